@@ -1,0 +1,2 @@
+/** The jobs the worker runs; each domain module registers its own here. */
+export {};
