@@ -5,7 +5,7 @@
 import path from "node:path";
 
 export function dataDir(): string {
-  return path.resolve(process.env.CONSOLE_DATA_DIR ?? path.join(process.cwd(), "data"));
+  return path.resolve(/*turbopackIgnore: true*/ process.env.CONSOLE_DATA_DIR ?? path.join(process.cwd(), "data"));
 }
 
 /** DATABASE_URL, or the embedded default: a SQLite file in the data folder. */

@@ -41,7 +41,7 @@ export function Select({ className, ...props }: React.SelectHTMLAttributes<HTMLS
 export function FormError({ message }: { message?: string | null }) {
   if (!message) return null;
   return (
-    <div role="alert" className="rounded-md border border-red-500/40 bg-red-500/10 px-3 py-2 text-sm text-red-700 dark:text-red-300">
+    <div role="alert" data-testid="form-error" className="rounded-md border border-red-500/40 bg-red-500/10 px-3 py-2 text-sm text-red-700 dark:text-red-300">
       {message}
     </div>
   );

@@ -16,7 +16,7 @@ export function readLabRootPem(): string | null {
   const file = labRootPemFile();
   if (!file) return null;
   try {
-    return fs.readFileSync(file, "utf8");
+    return fs.readFileSync(/*turbopackIgnore: true*/ file, "utf8");
   } catch {
     return null;
   }

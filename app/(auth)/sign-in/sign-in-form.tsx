@@ -38,9 +38,23 @@ export function SignInForm({ oidc }: { oidc: boolean }) {
         {isPending ? "Signing in…" : "Sign in"}
       </Button>
       {oidc && (
-        <a href="/api/auth/sign-in/oidc" className="block text-center text-sm text-[var(--accent)] hover:underline">
+        <Button
+          type="button"
+          variant="secondary"
+          className="w-full"
+          onClick={async () => {
+            // Better Auth's generic OAuth flow: it answers with the provider's authorization URL (PKCE, state).
+            const response = await fetch("/api/auth/sign-in/oauth2", {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ providerId: "oidc", callbackURL: "/" }),
+            });
+            const body = (await response.json().catch(() => null)) as { url?: string } | null;
+            if (body?.url) window.location.assign(body.url);
+          }}
+        >
           Sign in with your identity provider
-        </a>
+        </Button>
       )}
     </form>
   );

@@ -1,0 +1,174 @@
+/**
+ * The local lab (started by `npm run lab` through scripts/lab.mjs): the console on SQLite plus everything it
+ * watches, on one machine. Stops every process it started on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { createDb } from "../../lib/db/client";
+import { migrate } from "../../lib/db/migrate";
+import { createLocalUser } from "../../lib/auth/users";
+import { ROLES } from "../../lib/auth/permissions";
+import { defaultLabDataDir, removeLabState, writeLabState, type LabState } from "./lab-state";
+
+const root = path.resolve(__dirname, "..", "..");
+
+interface Options {
+  port: number;
+  dataDir: string;
+  e2e: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (flag: string) => {
+    const index = argv.indexOf(flag);
+    return index >= 0 ? argv[index + 1] : undefined;
+  };
+  const port = Number(value("--port") ?? process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a TCP port number (got ${value("--port")})`);
+  const dataDir = path.resolve(value("--data-dir") ?? defaultLabDataDir(root));
+  return { port, dataDir, e2e: argv.includes("--e2e") };
+}
+
+export function portFree(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A secret kept in the lab's data folder (0600), created on first use. Never a shipped default. */
+function labSecret(dataDir: string, name: string): string {
+  const file = path.join(dataDir, "secrets", name);
+  try {
+    return fs.readFileSync(file, "utf8").trim();
+  } catch {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const secret = randomBytes(18).toString("base64url");
+    fs.writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the console exited with code ${child.exitCode} while starting`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the console did not answer on ${url} within ${timeoutMs / 1000}s`);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (!(await portFree(options.port))) {
+    console.error(`lab: port ${options.port} is taken: is another \`npm run lab\` running? Stop it, or pick another port with \`npm run lab -- --port N\`.`);
+    process.exit(1);
+  }
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  const consoleDataDir = path.join(options.dataDir, "console");
+  const databaseUrl = `file:${path.join(consoleDataDir, "console.db")}`;
+  const consoleUrl = `http://localhost:${options.port}`;
+  const adminEmail = "admin@lab.local";
+  const adminPassword = labSecret(options.dataDir, "admin-password");
+
+  console.log(`lab: preparing the embedded database in ${path.relative(root, consoleDataDir) || consoleDataDir}`);
+  await migrate(databaseUrl, root);
+  const db = createDb(databaseUrl);
+  if ((await db.user.count({ where: { email: adminEmail } })) === 0 && (await db.user.count()) === 0) {
+    await createLocalUser(db, { email: adminEmail, name: "Lab admin", role: "admin", password: adminPassword });
+  }
+  let e2eCredentials: Record<string, { email: string; password: string }> | null = null;
+  if (options.e2e) {
+    // End-to-end tests sign in as every role; their passwords are random per data folder and written beside it.
+    e2eCredentials = {};
+    for (const role of ROLES) {
+      const email = `${role}@e2e.local`;
+      const password = labSecret(options.dataDir, `e2e-${role}-password`);
+      if ((await db.user.count({ where: { email } })) === 0) await createLocalUser(db, { email, name: `E2E ${role}`, role, password });
+      e2eCredentials[role] = { email, password };
+    }
+    fs.writeFileSync(path.join(options.dataDir, "e2e-credentials.json"), JSON.stringify(e2eCredentials, null, 2), { mode: 0o600 });
+  }
+  await db.$disconnect();
+
+  const children: ChildProcess[] = [];
+  const consoleProcess = spawn(path.join(root, "node_modules", ".bin", "next"), ["start", "-p", String(options.port), "-H", "127.0.0.1"], {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      PORT: String(options.port),
+      CONSOLE_URL: consoleUrl,
+      CONSOLE_DATA_DIR: consoleDataDir,
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    },
+  });
+  children.push(consoleProcess);
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log("\nlab: stopping…");
+    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => {
+              child.kill("SIGKILL");
+              resolve();
+            }, 5000);
+            child.once("exit", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
+    removeLabState(options.dataDir);
+    console.log("lab: stopped.");
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+  consoleProcess.on("exit", (code) => {
+    if (!stopping) {
+      console.error(`lab: the console exited (code ${code}); stopping the lab.`);
+      void stop(1);
+    }
+  });
+
+  await waitForHttp(`http://127.0.0.1:${options.port}/api/health`, 60_000, consoleProcess);
+  const state: LabState = { pid: process.pid, startedAt: new Date().toISOString(), dataDir: options.dataDir, console: { url: consoleUrl, pid: consoleProcess.pid }, aws: null, hosts: [], controlUrl: null };
+  writeLabState(state);
+  console.log(
+    [
+      "",
+      "  The lab is running.",
+      `    console:  ${consoleUrl}`,
+      `    sign in:  ${adminEmail} / ${adminPassword}`,
+      `              (the lab's own admin; its password is kept in ${path.relative(root, path.join(options.dataDir, "secrets", "admin-password"))})`,
+      "  Ctrl-C stops everything.",
+      "",
+    ].join("\n"),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(`lab: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
