@@ -38,14 +38,15 @@ export const describeEnclaveEntrySchema = z.object({
 });
 export type DescribeEnclaveEntry = z.infer<typeof describeEnclaveEntrySchema>;
 
-export const runEnclaveOutputSchema = z.object({
-  EnclaveName: z.string().optional(),
-  EnclaveID: z.string().min(1),
-  ProcessID: u32,
-  EnclaveCID: z.number().int().nonnegative(),
-  NumberOfCPUs: z.number().int().nonnegative(),
-  CPUIDs: z.array(u32),
-  MemoryMiB: z.number().int().nonnegative(),
+/** run-enclave prints the same fields as describe-enclaves minus State, Flags and Measurements. */
+export const runEnclaveOutputSchema = describeEnclaveEntrySchema.pick({
+  EnclaveName: true,
+  EnclaveID: true,
+  ProcessID: true,
+  EnclaveCID: true,
+  NumberOfCPUs: true,
+  CPUIDs: true,
+  MemoryMiB: true,
 });
 export type RunEnclaveOutput = z.infer<typeof runEnclaveOutputSchema>;
 
