@@ -30,7 +30,7 @@ const metadataSchema = z.object({
   /** the permission required; "authenticated" = any signed-in user (sign-out); "public" = the sign-in form only */
   permission: z.union([z.enum(PERMISSIONS), z.literal("authenticated"), z.literal("public")]),
   /** whether this action changes state (and is therefore audited) */
-  audited: z.boolean().default(true),
+  audited: z.boolean().optional(),
 });
 
 export type ActionMetadata = z.input<typeof metadataSchema>;
@@ -51,8 +51,9 @@ const baseClient = createSafeActionClient({
  */
 export const actionClient = baseClient.use(async ({ next, metadata, ctx, clientInput }) => {
   const user = await getCurrentUser();
+  // audited: false means the action writes its own record of what it did; refusals are always recorded here.
   const audit = (actor: CurrentUser | null, outcome: string) =>
-    metadata.audited === false
+    metadata.audited === false && outcome !== "denied"
       ? Promise.resolve()
       : appendAudit(getDb(), {
           actorId: actor?.id ?? null,
