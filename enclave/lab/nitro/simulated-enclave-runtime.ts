@@ -77,6 +77,8 @@ export async function runSimulatedEnclave(config: SimulatedEnclaveConfig, option
         // The proxy re-signs; the simulator's SDK just needs something to sign with.
         AWS_ACCESS_KEY_ID: "enclave-kms-proxy",
         AWS_SECRET_ACCESS_KEY: "enclave-kms-proxy",
+        // Node's own warnings (e.g. the AWS SDK's Node-version notice) would otherwise be relayed as log lines.
+        NODE_NO_WARNINGS: "1",
       },
     },
     timing: options.timing ?? {},
