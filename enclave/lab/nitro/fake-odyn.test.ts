@@ -137,7 +137,7 @@ describe("fake Odyn", () => {
     const kms = new KMSClient({ endpoint: proxy.url, region: "eu-west-1", credentials: { accessKeyId: "anything", secretAccessKey: "anything" }, maxAttempts: 1 });
     const out = await kms.send(new GenerateRandomCommand({ NumberOfBytes: 32 }));
     expect(Buffer.from(out.Plaintext!).equals(secret)).toBe(true);
-    expect((out as Record<string, unknown>).CiphertextForRecipient).toBeUndefined();
+    expect("CiphertextForRecipient" in out).toBe(false);
     const call = seen.find((s) => s.target === "TrentService.GenerateRandom")!;
     expect(call.body.NumberOfBytes).toBe(32);
     const recipient = call.body.Recipient as { AttestationDocument: string; KeyEncryptionAlgorithm: string };
