@@ -8,6 +8,7 @@
  * Pure; throws FilterPatternError for what it cannot read (the service turns it into InvalidParameterException).
  * Reference: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
  */
+import { COMPARISON_OPERATORS, compareWith } from "./compare";
 
 export class FilterPatternError extends Error {}
 
@@ -147,7 +148,7 @@ class JsonPatternParser {
       const want = kind === "IS TRUE";
       return (doc) => selectPath(doc, path) === want;
     }
-    const op = /^(!=|>=|<=|=|>|<)/.exec(rest)?.[1];
+    const op = COMPARISON_OPERATORS.find((candidate) => rest.startsWith(candidate));
     if (!op) throw new FilterPatternError(`Expected a comparison operator at '${rest}'`);
     this.pos += op.length;
     this.skip();
@@ -161,21 +162,7 @@ class JsonPatternParser {
     if (numeric !== undefined) {
       return (doc) => {
         const value = selectPath(doc, path);
-        if (typeof value !== "number") return false;
-        switch (op) {
-          case "=":
-            return value === numeric;
-          case "!=":
-            return value !== numeric;
-          case ">":
-            return value > numeric;
-          case "<":
-            return value < numeric;
-          case ">=":
-            return value >= numeric;
-          default:
-            return value <= numeric;
-        }
+        return typeof value === "number" && compareWith(op, value, numeric);
       };
     }
     if (op !== "=" && op !== "!=") throw new FilterPatternError(`Operator ${op} needs a numeric value`);

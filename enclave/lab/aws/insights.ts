@@ -10,6 +10,8 @@
  * @log, @ingestionTime and @ptr. Pure; throws InsightsQueryError for an unreadable query.
  */
 
+import { compareWith, isComparisonOperator } from "./compare";
+
 export class InsightsQueryError extends Error {}
 
 export interface InsightsEvent {
@@ -196,30 +198,14 @@ class ConditionParser {
         return v !== undefined && v !== null && test(String(v)) !== negate;
       };
     }
+    if (!isComparisonOperator(op)) throw new InsightsQueryError(`Unknown operator '${op}'`);
     const value = this.literal(this.next());
     if (value instanceof RegExp) throw new InsightsQueryError("A regular expression needs 'like'");
     return (row) => {
       const actual = row.get(field);
       if (actual === undefined || actual === null) return op === "!=";
       const numeric = typeof value === "number" && !Number.isNaN(Number(actual));
-      const a = numeric ? Number(actual) : String(actual);
-      const b = numeric ? value : String(value);
-      switch (op) {
-        case "=":
-          return a === b;
-        case "!=":
-          return a !== b;
-        case ">":
-          return a > b;
-        case "<":
-          return a < b;
-        case ">=":
-          return a >= b;
-        case "<=":
-          return a <= b;
-        default:
-          throw new InsightsQueryError(`Unknown operator '${op}'`);
-      }
+      return numeric ? compareWith(op, Number(actual), value as number) : compareWith(op, String(actual), String(value));
     };
   }
 }
@@ -248,7 +234,9 @@ function parseCommand(text: string): Command {
         const names = splitList(glob[4] ?? "").map(unquoteField);
         const parts = (glob[3] ?? "").split("*");
         if (parts.length - 1 !== names.length) throw new InsightsQueryError("parse: the number of '*' must equal the number of fields after 'as'");
-        const source = parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("(.*?)");
+        // Each `*` takes as little as it can, except the last, which takes the rest of the value.
+        const escaped = parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+        const source = escaped.slice(0, -1).map((p, i) => p + (i === escaped.length - 2 ? "(.*)" : "(.*?)")).join("") + (escaped[escaped.length - 1] ?? "");
         return { kind: "parse", field: unquoteField(glob[1] ?? ""), regex: new RegExp(source), names };
       }
       const regex = new RegExp(`^(${FIELD})\\s+/((?:\\\\.|[^/])*)/([a-z]*)$`).exec(rest);
