@@ -30,3 +30,25 @@ export const recentFleetEvents = cache(async (take = 20) => {
   await requirePermission("fleet.view");
   return getDb().fleetEvent.findMany({ orderBy: { at: "desc" }, take });
 });
+
+export const getEnclaveDetail = cache(async (id: string, hours = 6) => {
+  await requirePermission("fleet.view");
+  const db = getDb();
+  const enclave = await db.enclave.findUnique({ where: { id }, include: { host: true } });
+  if (!enclave) return null;
+  const since = new Date(Date.now() - hours * 3600_000);
+  const [samples, events] = await Promise.all([
+    db.enclaveHealthSample.findMany({ where: { enclaveId: id, at: { gte: since } }, orderBy: { at: "asc" }, take: 5000 }),
+    db.fleetEvent.findMany({ where: { enclaveId: id }, orderBy: { at: "desc" }, take: 30 }),
+  ]);
+  return { enclave, samples, events };
+});
+
+export const getHostDetail = cache(async (id: string) => {
+  await requirePermission("fleet.view");
+  const db = getDb();
+  const host = await db.host.findUnique({ where: { id }, include: { enclaves: { orderBy: { name: "asc" } } } });
+  if (!host) return null;
+  const events = await db.fleetEvent.findMany({ where: { hostId: id }, orderBy: { at: "desc" }, take: 30 });
+  return { host, events };
+});
