@@ -490,6 +490,8 @@ export class AgentCore {
 
   async close(opts?: { terminateEnclaves?: boolean }): Promise<void> {
     this.closed = true;
+    // Enclaves terminated by a shutdown are the agent's doing, not crashes.
+    if (opts?.terminateEnclaves) for (const id of this.tracked.keys()) this.expectedExits.add(id);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.unsubscribeBackend();
     await this.polling;

@@ -97,12 +97,18 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Alive and not a zombie: an adopted enclave that died is reparented, and a container's PID 1 may never reap it. */
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch (e) {
+    // ENOENT: it just went away. Anything else (no /proc on macOS): trust kill(0).
+    return (e as NodeJS.ErrnoException).code !== "ENOENT";
   }
 }
 
