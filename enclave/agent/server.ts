@@ -298,7 +298,7 @@ async function buildBackend(config: AgentConfig, keyStoreUrl: string, onLogLine:
       enclaveCommand: b.enclaveCommand,
       eifDirs: b.eifDirs,
       bootTimeoutMs: b.bootTimeoutMs,
-      onLogLine: onLogLine ?? (await loadLogSink(b.logSink)),
+      onLogLine,
     });
   }
   const controlToken = b.controlTokenFile ? fs.readFileSync(b.controlTokenFile, "utf8").trim() : undefined;
@@ -337,7 +337,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   const keyAddr = await listen(keyServer, config.keyStoreListen.host, config.keyStoreListen.port);
   const keyStoreUrl = `http://${keyAddr.address}:${keyAddr.port}/keys`;
 
-  const backend = options.backend ?? (await buildBackend(config, keyStoreUrl, options.onLogLine));
+  // A sink loaded from config may expose close() (e.g. to flush a CloudWatch shipper); a caller's sink is theirs.
+  const configSink = options.onLogLine || config.backend.kind !== "simulator" ? undefined : await loadLogSink(config.backend.logSink);
+  const backend = options.backend ?? (await buildBackend(config, keyStoreUrl, options.onLogLine ?? configSink));
   core = await AgentCore.create({
     backend,
     host: config.host,
@@ -372,6 +374,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       keyServer.closeAllConnections();
       await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => keyServer.close(r))]);
       await core!.close({ terminateEnclaves: opts?.terminateEnclaves ?? config.terminateEnclavesOnShutdown });
+      const closable = configSink as (LogLineSink & { close?: () => Promise<void> }) | undefined;
+      await closable?.close?.();
     },
   };
   return running;

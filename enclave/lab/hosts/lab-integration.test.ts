@@ -2,8 +2,10 @@
  * The whole fleet side wired together: a simulated host (real agent process) running the nitro helper's real
  * simulated enclave (supervisor + fake Odyn + acra-server simulator) against the AWS emulator. The console's client
  * delivers KMS-encrypted key blobs, starts the enclave, waits for Acra to be healthy, and gets an attestation
- * document that the console's verifier accepts under the lab root with the nonce, PCR0, PCR3 and PCR4 checked.
+ * document that the console's verifier accepts under the lab root with the nonce, PCR0, PCR3 and PCR4 checked;
+ * acra-server's relayed lines land in the emulated CloudWatch Logs, one stream per enclave.
  */
+import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -73,7 +75,7 @@ beforeAll(async () => {
     labCaDir: path.join(tmp, "lab-ca"),
     eif: EIF,
     pollIntervalMs: 300,
-    logSink: { kind: "file", path: path.join(tmp, "relayed.log") },
+    cloudWatchLogGroup: "/lab/acra-server",
   });
   const client = lab.client(lab.hosts[0]!.id);
   const delivered = await client.startOperation({
@@ -136,6 +138,22 @@ describe("lab host with the real simulated enclave", () => {
 
     const stop = await client.startOperation({ kind: "stop", enclaveId, idempotencyKey: "it-stop-1", params: {} });
     expect((await finish(stop.operation)).status).toBe("succeeded");
-    expect(fs.readFileSync(path.join(tmp, "relayed.log"), "utf8")).toContain(`${enclaveId}\t INFO  enclave         > {`);
+
+    // acra-server's lines reached the emulated CloudWatch Logs, one stream per enclave, with Enclaver's prefix.
+    const logs = new CloudWatchLogsClient({ ...labAwsClientConfig(emulator.endpoint, REGION, "console"), maxAttempts: 1 });
+    const deadline = Date.now() + 10_000;
+    let messages: string[] = [];
+    while (Date.now() < deadline) {
+      const out = await logs
+        .send(new GetLogEventsCommand({ logGroupName: "/lab/acra-server", logStreamName: enclaveId, startFromHead: true }))
+        .catch(() => null);
+      messages = (out?.events ?? []).map((e) => e.message ?? "");
+      if (messages.length > 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    logs.destroy();
+    expect(messages.length).toBeGreaterThan(0);
+    for (const m of messages) expect(m.startsWith(" INFO  enclave         > ")).toBe(true);
+    expect(JSON.parse(messages[0]!.slice(" INFO  enclave         > ".length))).toMatchObject({ product: "acra-server" });
   });
 });

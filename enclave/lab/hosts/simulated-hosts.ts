@@ -31,7 +31,12 @@ export interface SimulatedHostsOptions {
   labCaDir?: string;
   acra?: { logFormat?: "plaintext" | "json" | "cef"; clientId?: string };
   allocator?: { cpus: number; memoryMiB: number };
-  /** Where each agent ships relayed enclave log lines (e.g. the acra-sim CloudWatch log shipper module). */
+  /**
+   * Ship relayed enclave log lines to this CloudWatch Logs group in the emulator (one stream per enclave, in the
+   * host's region), as the CloudWatch agent would on a real host. Ignored when `logSink` is given.
+   */
+  cloudWatchLogGroup?: string;
+  /** Any other sink for relayed log lines (a file, or a module factory); see enclave/agent/config.ts. */
   logSink?: LogSinkConfig;
   /** The lab image every host may run; written to <dataDir>/eifs. */
   eif?: LabEifSpec;
@@ -226,7 +231,23 @@ export async function startSimulatedHosts(options: SimulatedHostsOptions): Promi
         allocator: options.allocator ?? { cpus: 4, memoryMiB: 8192 },
         eifDirs: [eifDir],
         ...(options.enclaveCommand ? { enclaveCommand: options.enclaveCommand } : {}),
-        ...(options.logSink ? { logSink: options.logSink } : {}),
+        ...(options.logSink
+          ? { logSink: options.logSink }
+          : options.cloudWatchLogGroup
+            ? {
+                logSink: {
+                  kind: "module" as const,
+                  module: path.join(__dirname, "cloudwatch-log-sink.ts"),
+                  options: {
+                    endpoint: options.aws.endpoint,
+                    region: h.region,
+                    logGroupName: options.cloudWatchLogGroup,
+                    ...(options.aws.accessKeyId ? { accessKeyId: options.aws.accessKeyId } : {}),
+                    ...(options.aws.secretAccessKey ? { secretAccessKey: options.aws.secretAccessKey } : {}),
+                  },
+                },
+              }
+            : {}),
       },
     };
     // Reuse the ports of an earlier lab run: the console has this host's URL on record.
