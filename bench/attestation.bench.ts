@@ -3,8 +3,7 @@
  * - cold (a fresh chain cache per document): 4 certificate signatures + 1 COSE signature, so the floor is
  *   5 raw ES384 verifies of the same document's signature;
  * - warm (the chain already verified): the floor is 1 raw ES384 verify + SHA-384 of the payload.
- * Value and floor are measured in paired, interleaved rounds (see compare), so a noisy neighbour on the machine
- * slows both sides rather than skewing the ratio.
+ * Value and floor are timed alternately, one operation at a time, and compared by their medians (see compare).
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -25,37 +24,32 @@ function load(): { bytes: Uint8Array; key: crypto.KeyObject; toBeSigned: Uint8Ar
   return { bytes, key, toBeSigned, signature: parsed.cose.signature, payload: parsed.cose.payload };
 }
 
-/** Operations per second of `op` over a round of at least `ms` milliseconds. */
-function opsPerSecond(op: () => void, ms: number): number {
-  let count = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  do {
-    for (let i = 0; i < 10; i++) op();
-    count += 10;
-    elapsed = performance.now() - start;
-  } while (elapsed < ms);
-  return (count * 1000) / elapsed;
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /**
- * Measures value and floor in paired back-to-back rounds and returns the pair with the median ratio: both sides of
- * a pair see the same machine load, so a busy neighbour moves the pair, not the ratio.
+ * Times value and floor one operation at a time, strictly alternating, and converts the median duration of each
+ * to ops/s. Alternating single operations means both sides sample the same machine load (this box is shared with
+ * other jobs), and the median ignores the operations that were descheduled or hit a major GC.
  */
-function compare(value: () => void, floor: () => void, rounds = 11, roundMs = 150): { value: number; floor: number } {
-  opsPerSecond(value, 300); // warm-up: JIT, OpenSSL method caches
-  opsPerSecond(floor, 300);
-  const pairs: Array<{ value: number; floor: number }> = [];
-  for (let round = 0; round < rounds; round++) {
-    // Alternate which side goes first so neither always runs right after the other's allocations/GC.
-    if (round % 2 === 0) pairs.push({ value: opsPerSecond(value, roundMs), floor: opsPerSecond(floor, roundMs) });
-    else {
-      const floorOps = opsPerSecond(floor, roundMs);
-      pairs.push({ value: opsPerSecond(value, roundMs), floor: floorOps });
-    }
+function compare(value: () => void, floor: () => void, iterations: number): { value: number; floor: number } {
+  for (let i = 0; i < Math.max(20, iterations / 10); i++) {
+    value(); // warm-up: JIT, OpenSSL method caches
+    floor();
   }
-  pairs.sort((a, b) => a.floor / a.value - b.floor / b.value);
-  return pairs[Math.floor(pairs.length / 2)]!;
+  const valueMs: number[] = [];
+  const floorMs: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    let start = performance.now();
+    value();
+    valueMs.push(performance.now() - start);
+    start = performance.now();
+    floor();
+    floorMs.push(performance.now() - start);
+  }
+  return { value: 1000 / median(valueMs), floor: 1000 / median(floorMs) };
 }
 
 function rawVerify(fixture: ReturnType<typeof load>): void {
@@ -81,6 +75,7 @@ export const benchmarks: Benchmark[] = [
         () => {
           for (let i = 0; i < 5; i++) rawVerify(fixture);
         },
+        400,
       );
     },
   },
@@ -99,6 +94,7 @@ export const benchmarks: Benchmark[] = [
           crypto.createHash("sha384").update(fixture.payload).digest();
           rawVerify(fixture);
         },
+        2000,
       );
     },
   },

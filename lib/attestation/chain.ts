@@ -136,17 +136,32 @@ interface Parsed {
   info: CheckedCertificate;
 }
 
-/** Pinned roots are parsed once per TrustedRoot object, not once per document. */
-const parsedRoots = new WeakMap<TrustedRoot, X509Certificate>();
+/** Pinned roots are parsed (X.509 + DER fields) once per TrustedRoot object, not once per document. */
+const parsedRoots = new WeakMap<TrustedRoot, Parsed>();
 
-function parseX509(der: Uint8Array, root: TrustedRoot | undefined): X509Certificate {
-  if (!root) return new X509Certificate(der);
-  let x509 = parsedRoots.get(root);
-  if (!x509) {
-    x509 = new X509Certificate(root.der);
-    parsedRoots.set(root, x509);
+function parseCertificate(der: Uint8Array, role: CheckedCertificate["role"], sha256: string | undefined): Parsed {
+  const x509 = new X509Certificate(der);
+  const fields = readCertificateFields(der);
+  const info: CheckedCertificate = {
+    role,
+    subject: dn(x509.subject),
+    issuer: dn(x509.issuer),
+    notBeforeMs: fields.notBeforeMs,
+    notAfterMs: fields.notAfterMs,
+    sha256: sha256 ?? sha256Hex(der),
+    isCa: x509.ca,
+    pathLen: fields.basicConstraints?.pathLen ?? null,
+  };
+  return { x509, fields, info };
+}
+
+function parsePinnedRoot(root: TrustedRoot): Parsed {
+  let parsed = parsedRoots.get(root);
+  if (!parsed) {
+    parsed = parseCertificate(root.der, "root", root.sha256);
+    parsedRoots.set(root, parsed);
   }
-  return x509;
+  return parsed;
 }
 
 function verifyChain(certificate: Uint8Array, cabundle: readonly Uint8Array[], roots: readonly TrustedRoot[], hashes?: readonly string[]): CheckedChain {
@@ -163,19 +178,8 @@ function verifyChain(certificate: Uint8Array, cabundle: readonly Uint8Array[], r
     const role = index === ders.length - 1 ? "leaf" : index === 0 ? "root" : "intermediate";
     const name = role === "leaf" ? "certificate" : `cabundle[${index}]`;
     try {
-      const x509 = parseX509(der, index === 0 && role !== "leaf" ? trustedAnchor : undefined);
-      const fields = readCertificateFields(der);
-      const info: CheckedCertificate = {
-        role,
-        subject: dn(x509.subject),
-        issuer: dn(x509.issuer),
-        notBeforeMs: fields.notBeforeMs,
-        notAfterMs: fields.notAfterMs,
-        sha256: hashes?.[index] ?? sha256Hex(der),
-        isCa: x509.ca,
-        pathLen: fields.basicConstraints?.pathLen ?? null,
-      };
-      return { x509, fields, info };
+      // cabundle[0] byte-equal to a pinned root: reuse that root's parse (its bytes are the same by definition).
+      return index === 0 && role === "root" && trustedAnchor ? parsePinnedRoot(trustedAnchor) : parseCertificate(der, role, hashes?.[index]);
     } catch (error) {
       add("chain.bad_certificate", `${name} is not a valid DER certificate: ${error instanceof DerError || error instanceof Error ? error.message : String(error)}`);
       return null;

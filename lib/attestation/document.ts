@@ -79,7 +79,9 @@ function parse(bytes: Uint8Array): ParseResult {
     return failure([reason("parse.too_large", `document is ${bytes.length} bytes; the limit is ${MAX_DOCUMENT_BYTES}`)]);
   }
   if (bytes.length === 0) return failure([reason("parse.truncated", "document is empty")]);
-  const top = decode(bytes, "COSE_Sign1", [COSE_SIGN1_TAG]);
+  // Work on a plain Uint8Array view: subarrays of a Buffer are Buffers, which cost more to create and collect.
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const top = decode(view, "COSE_Sign1", [COSE_SIGN1_TAG]);
   if (isReason(top)) return failure([top]);
   const tagged = top.kind === "tag";
   const envelope = top.kind === "tag" ? top.value : top;
