@@ -1,4 +1,5 @@
 /** The jobs the worker runs; each domain module registers its own here. */
+import { runAttestationJob } from "../attestation/fleet-attestation";
 import { pollAllHosts } from "../fleet/poll-agents";
 import { registerJob } from "./loop";
 
@@ -7,5 +8,13 @@ registerJob({
   intervalMs: Number(process.env.CONSOLE_POLL_INTERVAL_MS ?? 5000),
   run: async (db) => {
     await pollAllHosts(db);
+  },
+});
+
+registerJob({
+  name: "attestation.attest-fleet",
+  intervalMs: Number(process.env.CONSOLE_ATTEST_INTERVAL_MS ?? 30_000),
+  run: async (db) => {
+    await runAttestationJob(db);
   },
 });
