@@ -13,6 +13,7 @@ export interface LabState {
   aws: { endpoint: string } | null;
   hosts: { id: string; region: string; url: string; certSha256: string; instanceId: string }[];
   controlUrl: string | null;
+  controlToken?: string;
 }
 
 export function defaultLabDataDir(root = process.cwd()): string {

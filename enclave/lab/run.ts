@@ -11,7 +11,10 @@ import { createDb } from "../../lib/db/client";
 import { migrate } from "../../lib/db/migrate";
 import { createLocalUser } from "../../lib/auth/users";
 import { ROLES } from "../../lib/auth/permissions";
+import { consoleView, startControlServer, type LabAction } from "./control-server";
 import { defaultLabDataDir, removeLabState, writeLabState, type LabState } from "./lab-state";
+import { LAB_IMAGE, startLabFleet, type LabFleet } from "./lab-fleet";
+import { registerLabHosts, registerLabReleases } from "./seed";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -19,6 +22,7 @@ interface Options {
   port: number;
   dataDir: string;
   e2e: boolean;
+  hosts: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -29,7 +33,9 @@ function parseOptions(argv: string[]): Options {
   const port = Number(value("--port") ?? process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a TCP port number (got ${value("--port")})`);
   const dataDir = path.resolve(value("--data-dir") ?? defaultLabDataDir(root));
-  return { port, dataDir, e2e: argv.includes("--e2e") };
+  const hosts = Number(value("--hosts") ?? 3);
+  if (!Number.isInteger(hosts) || hosts < 1 || hosts > 12) throw new Error("--hosts must be between 1 and 12");
+  return { port, dataDir, e2e: argv.includes("--e2e"), hosts };
 }
 
 export function portFree(port: number, host = "127.0.0.1"): Promise<boolean> {
@@ -99,7 +105,46 @@ async function main(): Promise<void> {
     }
     fs.writeFileSync(path.join(options.dataDir, "e2e-credentials.json"), JSON.stringify(e2eCredentials, null, 2), { mode: 0o600 });
   }
-  await db.$disconnect();
+  console.log("lab: starting the AWS emulator and the simulated Nitro hosts…");
+  let fleet: LabFleet;
+  try {
+    fleet = await startLabFleet({ dataDir: options.dataDir, hostCount: options.hosts, log: (line) => console.log(`lab: ${line}`) });
+  } catch (error) {
+    await db.$disconnect();
+    throw error;
+  }
+  await registerLabHosts(
+    db,
+    fleet.hosts.hosts.map((host) => ({
+      id: host.id,
+      name: host.id,
+      region: host.region,
+      availabilityZone: host.availabilityZone,
+      instanceId: host.instanceId,
+      roleArn: host.roleArn,
+      agentUrl: host.url,
+      agentCertSha256: host.certSha256,
+    })),
+  );
+  const measurements = fleet.hosts.eif.description.Measurements;
+  await registerLabReleases(db, [
+    {
+      id: "lab-acra-server-0.96.0-lab.1",
+      name: LAB_IMAGE.name,
+      version: LAB_IMAGE.version,
+      sourceCommit: "lab",
+      pcr0: measurements.PCR0,
+      pcr1: measurements.PCR1,
+      pcr2: measurements.PCR2,
+      approved: true,
+    },
+  ]);
+  // The console reaches the agents with the lab's client certificate, pinning each agent's certificate.
+  const identityDir = path.join(options.dataDir, "console-agent-identity");
+  fs.mkdirSync(identityDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(identityDir, "client.pem"), fleet.hosts.consoleClient.certPem, { mode: 0o600 });
+  fs.writeFileSync(path.join(identityDir, "client.key.pem"), fleet.hosts.consoleClient.keyPem, { mode: 0o600 });
+  fs.writeFileSync(path.join(identityDir, "agent-ca.pem"), fleet.hosts.agentCaPem, { mode: 0o600 });
 
   const children: ChildProcess[] = [];
   const consoleProcess = spawn(path.join(root, "node_modules", ".bin", "next"), ["start", "-p", String(options.port), "-H", "127.0.0.1"], {
@@ -113,15 +158,24 @@ async function main(): Promise<void> {
       CONSOLE_DATA_DIR: consoleDataDir,
       DATABASE_URL: databaseUrl,
       LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+      CONSOLE_LAB_ROOT_PEM_FILE: fleet.labRootFile,
+      CONSOLE_AGENT_CLIENT_CERT: path.join(identityDir, "client.pem"),
+      CONSOLE_AGENT_CLIENT_KEY: path.join(identityDir, "client.key.pem"),
+      CONSOLE_AGENT_CA: path.join(identityDir, "agent-ca.pem"),
+      CONSOLE_AWS_ENDPOINT: fleet.emulator.endpoint,
+      CONSOLE_AWS_REGIONS: "us-east-1,eu-west-1",
+      CONSOLE_POLL_INTERVAL_MS: process.env.CONSOLE_POLL_INTERVAL_MS ?? (options.e2e ? "1000" : "5000"),
     },
   });
   children.push(consoleProcess);
 
   let stopping = false;
+  let control: Awaited<ReturnType<typeof startControlServer>> | undefined;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log("\nlab: stopping…");
+    await control?.close().catch(() => undefined);
     for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
     await Promise.all(
       children.map(
@@ -139,6 +193,8 @@ async function main(): Promise<void> {
           }),
       ),
     );
+    await fleet.close().catch((error: unknown) => console.error(`lab: stopping the fleet: ${String(error)}`));
+    await db.$disconnect().catch(() => undefined);
     removeLabState(options.dataDir);
     console.log("lab: stopped.");
     process.exit(code);
@@ -153,15 +209,51 @@ async function main(): Promise<void> {
   });
 
   await waitForHttp(`http://127.0.0.1:${options.port}/api/health`, 60_000, consoleProcess);
-  const state: LabState = { pid: process.pid, startedAt: new Date().toISOString(), dataDir: options.dataDir, console: { url: consoleUrl, pid: consoleProcess.pid }, aws: null, hosts: [], controlUrl: null };
+  const hostIds = fleet.hosts.hosts.map((host) => host.id);
+  control = await startControlServer({
+    status: () => consoleView(db, consoleUrl, fleet.emulator.endpoint, hostIds),
+    async act(action: LabAction, hostId: string) {
+      switch (action) {
+        case "inject-poison":
+          return fleet.injectPoison(hostId);
+        case "inject-unattested-decrypt":
+          return fleet.injectUnattestedDecrypt(hostId);
+        case "crash-enclave":
+          return fleet.crashEnclave(hostId);
+        case "deploy-rogue-image":
+          return fleet.deployRogueImage(hostId);
+        case "stop-agent":
+          if (!hostIds.includes(hostId)) throw new Error(`no lab host "${hostId}"`);
+          await fleet.hosts.stopAgent(hostId);
+          return `agent on ${hostId} stopped`;
+        case "start-agent":
+          if (!hostIds.includes(hostId)) throw new Error(`no lab host "${hostId}"`);
+          await fleet.hosts.startAgent(hostId);
+          return `agent on ${hostId} started`;
+      }
+    },
+  });
+  const state: LabState = {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    dataDir: options.dataDir,
+    console: { url: consoleUrl, pid: consoleProcess.pid },
+    aws: { endpoint: fleet.emulator.endpoint },
+    hosts: fleet.hosts.hosts.map((host) => ({ id: host.id, region: host.region, url: host.url, certSha256: host.certSha256, instanceId: host.instanceId })),
+    controlUrl: control.url,
+    controlToken: control.token,
+  };
   writeLabState(state);
   console.log(
     [
       "",
       "  The lab is running.",
       `    console:  ${consoleUrl}`,
+      `    AWS:      ${fleet.emulator.endpoint} (emulated KMS, CloudTrail, CloudWatch Logs)`,
+      ...fleet.hosts.hosts.map((host) => `    host:     ${host.id} (${host.region}) agent ${host.url}`),
       `    sign in:  ${adminEmail} / ${adminPassword}`,
       `              (the lab's own admin; its password is kept in ${path.relative(root, path.join(options.dataDir, "secrets", "admin-password"))})`,
+      "  Provoke things from another terminal: npm run --silent cli -- lab --help",
       "  Ctrl-C stops everything.",
       "",
     ].join("\n"),

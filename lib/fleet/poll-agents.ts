@@ -57,7 +57,8 @@ export async function pollHost(db: Db, host: { id: string; name: string; agentUr
       },
     });
     if (host.status !== "up") {
-      await tx.fleetEvent.create({ data: { hostId: host.id, kind: "agent.reachable", severity: "info", message: `Host ${host.name}: agent reachable again` } });
+      const message = host.status === "unknown" ? `Host ${host.name}: agent reachable` : `Host ${host.name}: agent reachable again (was ${host.status})`;
+      await tx.fleetEvent.create({ data: { hostId: host.id, kind: "agent.reachable", severity: "info", message } });
     }
     for (const enclave of list.enclaves) {
       const data = {

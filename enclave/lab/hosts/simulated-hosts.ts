@@ -26,7 +26,8 @@ export interface SimulatedHostsOptions {
   regions?: string[];
   /** The AWS emulator; credentials default to the enclave role's lab keys (LAB_CREDENTIALS.enclave). */
   aws: { endpoint: string; accessKeyId?: string; secretAccessKey?: string };
-  kmsKeyId: string;
+  /** The Acra master key's KMS key: one id for every host, or one per region (KMS keys are regional). */
+  kmsKeyId: string | Record<string, string>;
   /** Lab Nitro CA folder (ensureLabCa); default <dataDir>/lab-ca. */
   labCaDir?: string;
   acra?: { logFormat?: "plaintext" | "json" | "cef"; clientId?: string };
@@ -88,6 +89,12 @@ const REGION_CODES: Record<string, string> = {
   "ap-southeast-1": "apse1",
   "ap-northeast-1": "apne1",
 };
+
+function keyForRegion(keys: Record<string, string>, region: string): string {
+  const key = keys[region];
+  if (!key) throw new Error(`no KMS key for region ${region}`);
+  return key;
+}
 
 export function regionCode(region: string): string {
   return REGION_CODES[region] ?? region.replace(/[^a-z0-9]/g, "");
@@ -226,7 +233,7 @@ export async function startSimulatedHosts(options: SimulatedHostsOptions): Promi
           accessKeyId: options.aws.accessKeyId ?? LAB_CREDENTIALS.enclave.accessKeyId,
           secretAccessKey: options.aws.secretAccessKey ?? LAB_CREDENTIALS.enclave.secretAccessKey,
         },
-        kmsKeyId: options.kmsKeyId,
+        kmsKeyId: typeof options.kmsKeyId === "string" ? options.kmsKeyId : keyForRegion(options.kmsKeyId, h.region),
         acra: { logFormat: options.acra?.logFormat ?? "json", clientId: options.acra?.clientId ?? "app1" },
         allocator: options.allocator ?? { cpus: 4, memoryMiB: 8192 },
         eifDirs: [eifDir],
