@@ -170,12 +170,13 @@ async function main(): Promise<void> {
   children.push(consoleProcess);
 
   let stopping = false;
-  let control: Awaited<ReturnType<typeof startControlServer>> | undefined;
+  // Filled once the console answers; the stop handler may run before that.
+  const lab: { control?: Awaited<ReturnType<typeof startControlServer>> } = {};
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log("\nlab: stopping…");
-    await control?.close().catch(() => undefined);
+    await lab.control?.close().catch(() => undefined);
     for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
     await Promise.all(
       children.map(
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
 
   await waitForHttp(`http://127.0.0.1:${options.port}/api/health`, 60_000, consoleProcess);
   const hostIds = fleet.hosts.hosts.map((host) => host.id);
-  control = await startControlServer({
+  const control = await startControlServer({
     status: () => consoleView(db, consoleUrl, fleet.emulator.endpoint, hostIds),
     async act(action: LabAction, hostId: string) {
       switch (action) {
@@ -233,6 +234,7 @@ async function main(): Promise<void> {
       }
     },
   });
+  lab.control = control;
   const state: LabState = {
     pid: process.pid,
     startedAt: new Date().toISOString(),
