@@ -27,10 +27,15 @@ export default defineConfig({
       args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     },
   },
+  // The fault-injection spec breaks the lab's fleet on purpose, so it runs after everything else.
+  projects: [
+    { name: "console", testIgnore: /fleet-faults\.spec\.ts/ },
+    { name: "fleet-faults", testMatch: /fleet-faults\.spec\.ts/, dependencies: ["console"] },
+  ],
   webServer: {
     command: `node scripts/lab.mjs --skip-build --e2e --port ${port} --data-dir ${process.env.E2E_LAB_DIR}`,
     url: `http://127.0.0.1:${port}/api/health`,
-    timeout: 180_000,
+    timeout: 240_000,
     reuseExistingServer: false,
     stdout: "pipe",
     stderr: "pipe",
