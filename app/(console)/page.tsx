@@ -66,7 +66,7 @@ export default async function OverviewPage() {
                               {enclave.name || enclave.id.slice(0, 12)}
                             </Link>
                             <StatusBadge tone={enclaveStateTone(enclave.state)}>{enclave.state.toLowerCase()}</StatusBadge>
-                            <StatusBadge tone={attestationTone(enclave.attestationState)}>{enclave.attestationState}</StatusBadge>
+                            <StatusBadge tone={attestationTone(enclave.attestationState)}>attestation {enclave.attestationState}</StatusBadge>
                             <StatusBadge tone={acraTone(enclave.acraHealth)}>acra {enclave.acraHealth}</StatusBadge>
                           </li>
                         ))}
