@@ -12,6 +12,9 @@ const usage = `usage: npm run --silent cli -- lab <action> [options]
 actions:
   status                      the lab as the console sees it (--json for machine-readable output)
   inject-poison               acra-server in the host's enclave reads a poison record     (--host)
+  inject-decrypt-failure      acra-server fails to decrypt a record                        (--host)
+  inject-censor-block         AcraCensor blocks a query                                    (--host)
+  inject-db-lost              acra-server loses its database connection                    (--host)
   inject-unattested-decrypt   a rogue principal calls KMS Decrypt without attestation     (--host)
   crash-enclave               the host's enclave dies                                      (--host)
   stop-agent | start-agent    kill or restart the host agent                               (--host)

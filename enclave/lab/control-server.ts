@@ -8,7 +8,17 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Db } from "../../lib/db/client";
 
-export const LAB_ACTIONS = ["inject-poison", "inject-unattested-decrypt", "crash-enclave", "stop-agent", "start-agent", "deploy-rogue-image"] as const;
+export const LAB_ACTIONS = [
+  "inject-poison",
+  "inject-decrypt-failure",
+  "inject-censor-block",
+  "inject-db-lost",
+  "inject-unattested-decrypt",
+  "crash-enclave",
+  "stop-agent",
+  "start-agent",
+  "deploy-rogue-image",
+] as const;
 export type LabAction = (typeof LAB_ACTIONS)[number];
 
 export interface LabStatus {

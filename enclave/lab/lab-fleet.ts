@@ -29,6 +29,8 @@ export interface LabFleet {
   keys: Record<string, string>;
   close(): Promise<void>;
   injectPoison(hostId: string): Promise<string>;
+  /** Other things acra-server can be told to do: fail a decryption, be blocked by AcraCensor, lose its database. */
+  injectAcra(hostId: string, what: "decrypt-failure" | "censor-block" | "db-lost"): Promise<string>;
   crashEnclave(hostId: string): Promise<string>;
   deployRogueImage(hostId: string): Promise<string>;
   injectUnattestedDecrypt(hostId: string): Promise<string>;
@@ -47,6 +49,16 @@ export function labKeyPolicy(approvedPcr0: string): string {
       // AWS's default statement: IAM policies of the account decide too. It is what lets a leaked developer key
       // decrypt without attestation (the "rogue" principal), a misconfiguration the console must notice.
       { Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${LAB_ACCOUNT_ID}:root` }, Action: "kms:*", Resource: "*" },
+      // The enclave role's own IAM policy allows kms:Decrypt, so the statement above would let it decrypt from any
+      // image: an explicit Deny (which always wins) binds the role to the approved image.
+      {
+        Sid: "The enclave role only from the approved image",
+        Effect: "Deny",
+        Principal: { AWS: LAB_ROLE_ARN },
+        Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateRandom"],
+        Resource: "*",
+        Condition: { StringNotEqualsIgnoreCase: { "kms:RecipientAttestation:ImageSha384": approvedPcr0 } },
+      },
       {
         Sid: "Decrypt the master key only in the approved enclave image, current keystore version",
         Effect: "Allow",
@@ -76,6 +88,9 @@ async function finish(hosts: SimulatedHosts, hostId: string, operation: Operatio
   let last = operation;
   try {
     for await (const snapshot of hosts.client(hostId).streamOperation(operation.id, { signal: controller.signal })) last = snapshot;
+  } catch (error) {
+    // Out of patience: report where the operation got to rather than failing the whole lab.
+    if (!controller.signal.aborted) throw error;
   } finally {
     clearTimeout(timer);
   }
@@ -175,6 +190,15 @@ export async function startLabFleet(options: { dataDir: string; hostCount?: numb
     return found;
   };
 
+  const injectIntoAcra = async (hostId: string, what: string) => {
+    hostById(hostId);
+    const enclave = await runningEnclave(hostId);
+    const details = simulatedDetails(hostId, enclave.EnclaveID);
+    const response = await fetch(`http://127.0.0.1:${details.ports.acraControl}/inject/${what}`, { method: "POST" });
+    if (!response.ok) throw new Error(`acra-server simulator answered ${response.status}`);
+    return enclave.EnclaveID;
+  };
+
   return {
     emulator,
     hosts,
@@ -186,12 +210,12 @@ export async function startLabFleet(options: { dataDir: string; hostCount?: numb
       await emulator.close();
     },
     async injectPoison(hostId) {
-      hostById(hostId);
-      const enclave = await runningEnclave(hostId);
-      const details = simulatedDetails(hostId, enclave.EnclaveID);
-      const response = await fetch(`http://127.0.0.1:${details.ports.acraControl}/inject/poison`, { method: "POST" });
-      if (!response.ok) throw new Error(`acra-server simulator answered ${response.status}`);
-      return `poison record hit in ${enclave.EnclaveID} on ${hostId}`;
+      const enclaveId = await injectIntoAcra(hostId, "poison");
+      return `poison record hit in ${enclaveId} on ${hostId}`;
+    },
+    async injectAcra(hostId, what) {
+      const enclaveId = await injectIntoAcra(hostId, what);
+      return `acra-server in ${enclaveId} on ${hostId}: ${what}`;
     },
     async crashEnclave(hostId) {
       hostById(hostId);
@@ -211,8 +235,9 @@ export async function startLabFleet(options: { dataDir: string; hostCount?: numb
         idempotencyKey: `lab-rogue-${Date.now().toString(36)}`,
         params: { eifUri: rogueFile, expectedMeasurements: description.Measurements },
       });
-      const done = await finish(hosts, hostId, operation);
-      return `redeploy of ${enclave.EnclaveID} on ${hostId} with an unapproved image (PCR0 ${description.Measurements.PCR0.slice(0, 16)}…): ${done.status}`;
+      // The new enclave never becomes healthy (KMS refuses its key), so the operation is not awaited to its end.
+      const done = await finish(hosts, hostId, operation, 10_000);
+      return `redeploy of ${enclave.EnclaveID} on ${hostId} with an unapproved image (PCR0 ${description.Measurements.PCR0.slice(0, 16)}…): operation ${done.status}`;
     },
     async injectUnattestedDecrypt(hostId) {
       const host = hostById(hostId);

@@ -217,6 +217,12 @@ async function main(): Promise<void> {
       switch (action) {
         case "inject-poison":
           return fleet.injectPoison(hostId);
+        case "inject-decrypt-failure":
+          return fleet.injectAcra(hostId, "decrypt-failure");
+        case "inject-censor-block":
+          return fleet.injectAcra(hostId, "censor-block");
+        case "inject-db-lost":
+          return fleet.injectAcra(hostId, "db-lost");
         case "inject-unattested-decrypt":
           return fleet.injectUnattestedDecrypt(hostId);
         case "crash-enclave":
