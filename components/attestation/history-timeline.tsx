@@ -56,9 +56,9 @@ export function HistoryTimeline({ entries, documentHref }: { entries: HistoryEnt
               </a>
             )}
           </div>
-          {entry.error && <p className="text-xs text-amber-700 dark:text-amber-400">{entry.error}</p>}
+          {entry.error && <p className="break-all text-xs text-amber-700 dark:text-amber-400">{entry.error}</p>}
           {entry.reasons.length > 0 && (
-            <ul className="text-xs text-red-700 dark:text-red-400">
+            <ul className="break-all text-xs text-red-700 dark:text-red-400">
               {entry.reasons.map((reason, index) => (
                 <li key={index}>
                   <code>{reason.code}</code> {reason.message}

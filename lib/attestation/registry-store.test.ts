@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, TEST_DB_KINDS, type TestDatabase } from "../../test/db";
 import { hashPolicy } from "./policy";
 import {
+  allowReleases,
   approveRelease,
   currentPolicy,
   ensurePolicy,
@@ -135,5 +136,10 @@ describe.each(TEST_DB_KINDS)("release registry and policies on %s", (kind) => {
     // A staging environment may allow debug enclaves; its versions are counted separately.
     expect(await savePolicy(test.db, "staging", { allowedReleaseIds: [], allowDebug: true, freshnessSeconds: 60 }, ana)).toMatchObject({ version: 1 });
     expect((await listPolicyVersions(test.db, "production")).map((version) => version.version)).toEqual([3, 2, 1]);
+
+    // allowReleases adds what is missing once, keeping the rest of the body, and is a no-op the second time.
+    const v4 = await allowReleases(test.db, "production", [approved[0]!], ana);
+    expect(v4).toMatchObject({ version: 4, body: { allowedReleaseIds: [approved[0]], freshnessSeconds: 300 } });
+    expect((await allowReleases(test.db, "production", [approved[0]!], ana)).version).toBe(4);
   });
 });

@@ -199,3 +199,15 @@ export async function listPolicyEnvironments(db: Db): Promise<string[]> {
   const names = new Set([DEFAULT_ENVIRONMENT, ...rows.map((row) => row.environment)]);
   return [...names].sort();
 }
+
+/**
+ * Makes sure the environment's policy allows these (approved) releases, adding a version only when one is missing.
+ * Idempotent, for seeding (the lab) and scripts; people use savePolicy through the policy page.
+ */
+export async function allowReleases(db: Db, environment: string, releaseIds: readonly string[], actor: Actor): Promise<StoredPolicy> {
+  const current = await currentPolicy(db, environment);
+  const missing = releaseIds.filter((id) => !current.body.allowedReleaseIds.includes(id));
+  if (missing.length === 0 && current.version > 0) return current;
+  const { environment: _environment, ...body } = current.body;
+  return savePolicy(db, environment, { ...body, allowedReleaseIds: [...body.allowedReleaseIds, ...missing] }, actor);
+}

@@ -67,7 +67,7 @@ export default async function ReleasesPage({ searchParams }: { searchParams: Pro
                 const label = `${release.name} ${release.version}`;
                 const blocked = approvalProblem(release, user.email, secondApprover);
                 return (
-                  <tr key={release.id} data-release={label}>
+                  <tr key={release.id} data-release={label} data-release-id={release.id}>
                     <Td>
                       <div className="font-medium">{label}</div>
                       <div className="text-xs muted">

@@ -105,7 +105,7 @@ export default async function EnclaveAttestationPage({ params, searchParams }: {
                 <dd>{last.releaseId ? (releaseLabel.get(last.releaseId) ?? last.releaseId) : <span className="text-red-600">no approved release matched</span>}</dd>
               </dl>
               {last.reasons.length > 0 && (
-                <ul className="mt-3 space-y-1 text-xs text-red-700 dark:text-red-400" data-testid="reasons">
+                <ul className="mt-3 space-y-1 break-all text-xs text-red-700 dark:text-red-400" data-testid="reasons">
                   {last.reasons.map((reason, index) => (
                     <li key={index}>
                       <code className="font-semibold">{reason.code}</code> {reason.message}

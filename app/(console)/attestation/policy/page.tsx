@@ -45,7 +45,7 @@ export default async function PolicyPage({ searchParams }: { searchParams: Promi
             {current.version > 0 ? `Version ${current.version}` : "Default (no version saved yet)"} · hash <span className="font-mono text-xs">{current.hash}</span>
           </p>
           {mayEdit ? (
-            <PolicyForm key={`${environment}-${current.version}`} environment={environment} current={current.body} approved={approved.map(({ id, name, version, pcr0 }) => ({ id, name, version, pcr0 }))} />
+            <PolicyForm key={environment} environment={environment} current={current.body} approved={approved.map(({ id, name, version, pcr0 }) => ({ id, name, version, pcr0 }))} />
           ) : (
             <p className="text-sm muted">Your role can read the policy; changing it needs the policy.manage permission.</p>
           )}
