@@ -12,6 +12,7 @@ import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomic } from "./key-store";
+import { withDirLock } from "../shared/dir-lock";
 
 x509.cryptoProvider.set(crypto.webcrypto as Crypto);
 
@@ -136,29 +137,6 @@ async function writePair(certFile: string, keyFile: string, pair: PemPair): Prom
   await writeFileAtomic(certFile, pair.certPem, 0o644);
 }
 
-/** Cross-process lock (mkdir is atomic), so agents starting together do not mint two different CAs. */
-async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const lock = path.join(dir, ".lock");
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      await fs.mkdir(lock);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const st = await fs.stat(lock).catch(() => null);
-      // A lock older than 30 s belongs to a process that died mid-way.
-      if (st && Date.now() - st.mtimeMs > 30_000) await fs.rm(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await fs.rm(lock, { recursive: true, force: true });
-  }
-}
 
 async function ensurePair(certFile: string, keyFile: string, make: () => Promise<PemPair>): Promise<PemPair> {
   const existing = await readPair(certFile, keyFile);
@@ -185,7 +163,7 @@ export async function ensureLabAgentCerts(dir: string, hostId: string): Promise<
     agentCert: path.join(dir, "agents", `${hostId}.pem`),
     agentKey: path.join(dir, "agents", `${hostId}.key.pem`),
   };
-  return withLock(dir, async () => {
+  return withDirLock(dir, async () => {
     const consoleCa = await ensurePair(files.consoleCa, files.consoleCaKey, () => createCa("Lab console client CA"));
     const consoleClient = await ensurePair(files.consoleClientCert, files.consoleClientKey, () =>
       issueLeaf(consoleCa, "acra-nitro-console", "client"),

@@ -3,6 +3,7 @@ import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import * as x509 from "@peculiar/x509";
+import { withDirLock } from "../../shared/dir-lock";
 
 /**
  * Lab stand-in for the AWS Nitro Enclaves PKI: a chain shaped like AWS's (research notes §1.3) so that the console's
@@ -178,34 +179,6 @@ async function writeAtomic(file: string, content: string, mode: number): Promise
   await fs.rename(tmp, file);
 }
 
-/**
- * Cross-process lock: mkdir is atomic. A lock older than 30 s is treated as left behind by a killed process
- * (creating a chain takes milliseconds).
- */
-async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const lock = path.join(dir, ".lock");
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      await fs.mkdir(lock);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const st = await fs.stat(lock).catch(() => null);
-      if (st && Date.now() - st.mtimeMs > 30_000) {
-        await fs.rm(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the lab CA lock ${lock}`);
-      await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await fs.rm(lock, { recursive: true, force: true });
-  }
-}
 
 /** True when `child` is signed by `parent`'s key and names it as issuer. */
 function issuedBy(child: CaCredential, parent: CaCredential): boolean {
@@ -285,7 +258,7 @@ export async function ensureLabCa(dir: string, options: LabCaOptions = {}): Prom
   const rootFile = fileFor(dir, "root");
   let root = await readCredential(rootFile);
   if (!root) {
-    root = await withLock(dir, async () => {
+    root = await withDirLock(dir, async () => {
       const again = await readCredential(rootFile);
       if (again) return again;
       const created = await createRoot(now());
@@ -299,7 +272,7 @@ export async function ensureLabCa(dir: string, options: LabCaOptions = {}): Prom
   async function instanceChain(region: string, parentInstanceId: string): Promise<InstanceChain> {
     safeLabel(region);
     safeLabel(parentInstanceId);
-    return withLock(dir, async () => {
+    return withDirLock(dir, async () => {
       const t = now();
       // Each level must outlive the one below it plus a leaf, otherwise a leaf could outlive its issuer.
       const regional = await loadOrIssue(fileFor(dir, `regional-${region}`), theRoot, ZONAL_LIFETIME_MS + DAY, t, () =>
