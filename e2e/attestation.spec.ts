@@ -127,3 +127,36 @@ test("the attestation overview links to releases and keeps its filters in the UR
   await expect(page.getByRole("heading", { name: "Attestation policy" })).toBeVisible();
   await expect(page.getByText("changing it needs the policy.manage permission")).toBeVisible();
 });
+
+test("with the second-approver rule on, the importer cannot approve and another person can", async ({ page, browser, baseURL }) => {
+  await signInAs(page, "admin");
+  await page.goto("/attestation/policy");
+  const toggle = page.getByLabel("Require a second person to approve a release (the importer cannot approve their own)");
+  await toggle.check();
+  await expect(page.getByText("Saved.")).toBeVisible();
+  await page.goto("/releases");
+  await expect(page.getByTestId("second-approver")).toHaveText("A second person must approve each release.");
+
+  const operatorContext = await browser.newContext({ baseURL });
+  const operator = await operatorContext.newPage();
+  await signInAs(operator, "operator");
+  await operator.goto("/releases");
+  const label = `acra-server-${run} 2.0.0`;
+  await importRelease(operator, `acra-server-${run}`, "2.0.0", buildOutput(randomBytes(48).toString("hex")));
+  await expect(row(operator, label)).toContainText("pending");
+  await expect(row(operator, label).getByRole("button", { name: "Approve" })).toBeDisabled();
+  await expect(row(operator, label)).toContainText("A second person must approve this release: you imported it.");
+  await operatorContext.close();
+
+  await page.reload();
+  await row(page, label).getByRole("button", { name: "Approve" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Confirm approval" }).click();
+  await expect(row(page, label)).toContainText("approved by admin@e2e.local");
+
+  // Back to the default for whatever runs next in this lab.
+  await page.goto("/attestation/policy");
+  await toggle.uncheck();
+  await expect(page.getByText("Saved.")).toBeVisible();
+  await page.goto("/releases");
+  await expect(page.getByTestId("second-approver")).toHaveText("The importer may approve their own release.");
+});

@@ -74,14 +74,29 @@ export function PolicyForm({ environment, current, approved }: Props) {
 }
 
 export function SecondApproverToggle({ value }: { value: boolean }) {
-  const { execute, result, isPending } = useAction(setSecondApproverAction);
-  const current = result.data?.requireSecondApprover ?? value;
+  // The box follows the click at once; a refused or failed save puts it back.
+  const [checked, setChecked] = useState(value);
+  const { execute, result, isPending } = useAction(setSecondApproverAction, { onError: () => setChecked((current) => !current) });
   return (
     <div className="flex flex-wrap items-center gap-3 text-sm">
       <label className="flex items-center gap-2">
-        <input type="checkbox" checked={current} disabled={isPending} onChange={(event) => execute({ requireSecondApprover: event.target.checked })} />
+        <input
+          type="checkbox"
+          checked={checked}
+          disabled={isPending}
+          onChange={(event) => {
+            setChecked(event.target.checked);
+            execute({ requireSecondApprover: event.target.checked });
+          }}
+        />
         Require a second person to approve a release (the importer cannot approve their own)
       </label>
+      {isPending && <span className="text-xs muted">saving…</span>}
+      {result.data && !isPending && (
+        <span role="status" className="text-xs">
+          Saved.
+        </span>
+      )}
       {result.serverError && (
         <span role="alert" className="text-xs text-red-600">
           {result.serverError}
