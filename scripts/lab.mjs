@@ -69,7 +69,8 @@ if (!has("--skip-build") && (!fs.existsSync(buildId) || mtime(buildId) < sources
   run("building the console (next build)", "npx", ["next", "build"]);
 }
 
-const child = spawn(path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "enclave", "lab", "run.ts"), ...args], {
+// The "react-server" export condition lets the lab reuse the console's server-only data modules (seeding, policy).
+const child = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["--conditions=react-server", path.join(root, "enclave", "lab", "run.ts"), ...args], {
   cwd: root,
   stdio: "inherit",
   env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },

@@ -14,6 +14,7 @@ import { ROLES } from "../../lib/auth/permissions";
 import { consoleView, startControlServer, type LabAction } from "./control-server";
 import { defaultLabDataDir, removeLabState, writeLabState, type LabState } from "./lab-state";
 import { LAB_IMAGE, startLabFleet, type LabFleet } from "./lab-fleet";
+import { allowReleases } from "../../lib/attestation/registry-store";
 import { registerLabHosts, registerLabReleases } from "./seed";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -139,6 +140,8 @@ async function main(): Promise<void> {
       approved: true,
     },
   ]);
+  // The lab's production policy allows the lab image, so the fleet attests as trusted from the first round.
+  await allowReleases(db, "production", ["lab-acra-server-0.96.0-lab.1"], { id: "lab", email: "lab" });
   // The console reaches the agents with the lab's client certificate, pinning each agent's certificate.
   const identityDir = path.join(options.dataDir, "console-agent-identity");
   fs.mkdirSync(identityDir, { recursive: true, mode: 0o700 });

@@ -77,7 +77,9 @@ export async function pollHost(db: Db, host: { id: string; name: string; agentUr
         acraLastLogAt: enclave.health.lastLogAt ? new Date(enclave.health.lastLogAt) : null,
         lastSeenAt: now,
       };
-      await tx.enclave.upsert({ where: { id: enclave.EnclaveID }, create: { id: enclave.EnclaveID, ...data }, update: data });
+      // An enclave that no longer runs proves nothing any more: its earlier attestation must not keep showing green.
+      const attestation = enclave.State === "RUNNING" ? {} : { attestationState: "unknown" };
+      await tx.enclave.upsert({ where: { id: enclave.EnclaveID }, create: { id: enclave.EnclaveID, ...data, ...attestation }, update: { ...data, ...attestation } });
       await tx.enclaveHealthSample.create({
         data: {
           enclaveId: enclave.EnclaveID,
@@ -91,7 +93,7 @@ export async function pollHost(db: Db, host: { id: string; name: string; agentUr
     }
     const seen = new Set(list.enclaves.map((enclave) => enclave.EnclaveID));
     const gone = stored.filter((enclave) => !seen.has(enclave.id)).map((enclave) => enclave.id);
-    if (gone.length) await tx.enclave.updateMany({ where: { id: { in: gone } }, data: { state: "TERMINATED", acraHealth: "down" } });
+    if (gone.length) await tx.enclave.updateMany({ where: { id: { in: gone } }, data: { state: "TERMINATED", acraHealth: "down", attestationState: "unknown" } });
     for (const event of events) {
       await tx.fleetEvent.create({ data: { hostId: host.id, enclaveId: event.enclaveId, kind: event.kind, severity: event.severity, message: event.message, data: JSON.stringify(event.data ?? {}) } });
     }
