@@ -1,5 +1,6 @@
 import Link from "next/link";
-import { acraTone, attestationTone, enclaveStateTone, hostTone } from "@/components/fleet/status";
+import { EnclaveBadges } from "@/components/fleet/enclave-badges";
+import { hostTone } from "@/components/fleet/status";
 import { Card, EmptyState, PageHeader } from "@/components/ui/card";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { TimeAgo } from "@/components/ui/time";
@@ -65,9 +66,7 @@ export default async function OverviewPage() {
                             <Link href={`/enclaves/${encodeURIComponent(enclave.id)}`} className="font-mono hover:underline">
                               {enclave.name || enclave.id.slice(0, 12)}
                             </Link>
-                            <StatusBadge tone={enclaveStateTone(enclave.state)}>{enclave.state.toLowerCase()}</StatusBadge>
-                            <StatusBadge tone={attestationTone(enclave.attestationState)}>attestation {enclave.attestationState}</StatusBadge>
-                            <StatusBadge tone={acraTone(enclave.acraHealth)}>acra {enclave.acraHealth}</StatusBadge>
+                            <EnclaveBadges enclave={enclave} />
                           </li>
                         ))}
                         {host.enclaves.length === 0 && <li className="text-xs muted">no enclave</li>}

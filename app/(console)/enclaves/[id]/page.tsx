@@ -4,6 +4,7 @@ import { EventList } from "@/components/fleet/event-list";
 import { HealthChart } from "@/components/fleet/health-chart";
 import { acraTone, attestationTone, enclaveStateTone, hostTone } from "@/components/fleet/status";
 import { Card, PageHeader } from "@/components/ui/card";
+import { FactList } from "@/components/ui/fact-list";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { TimeAgo, formatAge } from "@/components/ui/time";
 import { requirePagePermission } from "@/lib/auth/session";
@@ -52,14 +53,7 @@ export default async function EnclavePage({ params }: { params: Promise<{ id: st
       />
       <div className="grid gap-4 lg:grid-cols-3">
         <Card title="Facts" className="lg:col-span-1">
-          <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1.5 text-sm" data-testid="enclave-facts">
-            {facts.map(([label, value]) => (
-              <div key={label} className="contents">
-                <dt className="muted">{label}</dt>
-                <dd className="min-w-0">{value}</dd>
-              </div>
-            ))}
-          </dl>
+          <FactList facts={facts} testId="enclave-facts" />
         </Card>
         <Card title="Health, last 6 hours" className="lg:col-span-2">
           <HealthChart points={points} />

@@ -1,8 +1,10 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { EventList } from "@/components/fleet/event-list";
-import { acraTone, attestationTone, enclaveStateTone, hostTone } from "@/components/fleet/status";
+import { EnclaveBadges } from "@/components/fleet/enclave-badges";
+import { hostTone } from "@/components/fleet/status";
 import { Card, PageHeader } from "@/components/ui/card";
+import { FactList } from "@/components/ui/fact-list";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { TimeAgo } from "@/components/ui/time";
 import { requirePagePermission } from "@/lib/auth/session";
@@ -37,8 +39,9 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
       )}
       <div className="grid gap-4 lg:grid-cols-2">
         <Card title="Host">
-          <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1.5 text-sm">
-            {[
+          <FactList
+            mono
+            facts={[
               ["Instance", host.instanceId],
               ["Region / AZ", `${host.region} / ${host.availabilityZone || "—"}`],
               ["IAM role", host.roleArn || "—"],
@@ -46,13 +49,8 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
               ["Pinned certificate", host.agentCertSha256 ? `${host.agentCertSha256.slice(0, 32)}…` : "none (never contacted)"],
               ["nitro-cli", host.nitroCliVersion || "—"],
               ["Allocator", `${host.cpus} vCPU · ${host.memoryMiB} MiB`],
-            ].map(([label, value]) => (
-              <div key={label} className="contents">
-                <dt className="muted">{label}</dt>
-                <dd className="break-all font-mono text-xs">{value}</dd>
-              </div>
-            ))}
-          </dl>
+            ]}
+          />
         </Card>
         <Card title="Enclaves">
           <ul className="space-y-2 text-sm">
@@ -61,9 +59,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                 <Link href={`/enclaves/${encodeURIComponent(enclave.id)}`} className="font-mono text-xs hover:underline">
                   {enclave.name || enclave.id}
                 </Link>
-                <StatusBadge tone={enclaveStateTone(enclave.state)}>{enclave.state.toLowerCase()}</StatusBadge>
-                <StatusBadge tone={attestationTone(enclave.attestationState)}>{enclave.attestationState}</StatusBadge>
-                <StatusBadge tone={acraTone(enclave.acraHealth)}>acra {enclave.acraHealth}</StatusBadge>
+                <EnclaveBadges enclave={enclave} />
               </li>
             ))}
             {host.enclaves.length === 0 && <li className="muted">No enclave reported.</li>}
