@@ -5,13 +5,13 @@ import { Card, EmptyState, PageHeader } from "@/components/ui/card";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { TimeAgo } from "@/components/ui/time";
 import { requirePagePermission } from "@/lib/auth/session";
-import { listHostsWithEnclaves, recentFleetEvents } from "@/lib/fleet/fleet-data";
+import { criticalEventCount, listHostsWithEnclaves, recentFleetEvents } from "@/lib/fleet/fleet-data";
 
 export const metadata = { title: "Overview" };
 
 export default async function OverviewPage() {
   await requirePagePermission("fleet.view");
-  const [hosts, events] = await Promise.all([listHostsWithEnclaves(), recentFleetEvents(10)]);
+  const [hosts, events, critical] = await Promise.all([listHostsWithEnclaves(), recentFleetEvents(10), criticalEventCount()]);
   const enclaves = hosts.flatMap((host) => host.enclaves);
   const counts = {
     hosts: hosts.length,
@@ -34,13 +34,14 @@ export default async function OverviewPage() {
           </>
         }
       />
-      <div className="mb-6 grid grid-cols-2 gap-3 md:grid-cols-6" data-testid="overview-counts">
+      <div className="mb-6 grid grid-cols-2 gap-3 md:grid-cols-7" data-testid="overview-counts">
         <Stat label="Hosts" value={counts.hosts} />
         <Stat label="Hosts unreachable" value={counts.hostsDown} tone={counts.hostsDown ? "bad" : "ok"} />
         <Stat label="Enclaves" value={counts.enclaves} />
         <Stat label="Attested (trusted)" value={counts.trusted} tone={counts.trusted === counts.enclaves && counts.enclaves > 0 ? "ok" : "warn"} />
         <Stat label="Untrusted" value={counts.untrusted} tone={counts.untrusted ? "bad" : "ok"} />
         <Stat label="Acra down" value={counts.acraDown} tone={counts.acraDown ? "bad" : "ok"} />
+        <Stat label="Critical events (24 h)" value={critical} tone={critical ? "bad" : "ok"} />
       </div>
       {hosts.length === 0 ? (
         <EmptyState title="No hosts registered yet">Start the lab (npm run lab) or register a host agent under Settings.</EmptyState>

@@ -26,6 +26,12 @@ export const listEnclaves = cache(async (filters: { state?: string; attestation?
   });
 });
 
+/** Critical fleet events of the last day: what the alerts module will turn into open alerts. */
+export const criticalEventCount = cache(async (hours = 24) => {
+  await requirePermission("fleet.view");
+  return getDb().fleetEvent.count({ where: { severity: "critical", at: { gte: new Date(Date.now() - hours * 3600_000) } } });
+});
+
 export const recentFleetEvents = cache(async (take = 20) => {
   await requirePermission("fleet.view");
   return getDb().fleetEvent.findMany({ orderBy: { at: "desc" }, take });
