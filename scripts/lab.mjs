@@ -18,10 +18,17 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const has = (flag) => args.includes(flag);
 
-function run(label, command, commandArgs) {
+function run(label, command, commandArgs, { quiet = false } = {}) {
   process.stdout.write(`lab: ${label}…\n`);
-  const result = spawnSync(command, commandArgs, { cwd: root, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  // Quiet steps keep their chatter unless they fail; then everything they printed is shown.
+  const result = spawnSync(command, commandArgs, {
+    cwd: root,
+    stdio: quiet ? "pipe" : "inherit",
+    encoding: "utf8",
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  });
   if (result.status !== 0) {
+    if (quiet) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
     process.stderr.write(`lab: ${label} failed (exit ${result.status ?? result.signal})\n`);
     process.exit(1);
   }
@@ -61,7 +68,7 @@ if (!fs.existsSync(installed) || mtime(installed) < mtime(lock)) {
   run("installing dependencies (npm ci)", "npm", ["ci", "--no-audit", "--no-fund"]);
 }
 
-run("generating the database clients", "npx", ["tsx", "scripts/db.ts", "generate"]);
+run("generating the database clients", "npx", ["tsx", "scripts/db.ts", "generate"], { quiet: true });
 
 const buildId = path.join(root, ".next", "BUILD_ID");
 const sources = newestSource(["app", "components", "lib", "proxy.ts", "instrumentation.ts", "next.config.js", "public"].filter((dir) => fs.existsSync(path.join(root, dir))));

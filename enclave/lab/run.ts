@@ -75,7 +75,15 @@ async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess):
   throw new Error(`the console did not answer on ${url} within ${timeoutMs / 1000}s`);
 }
 
+/** Ctrl-C while the lab is still starting: remembered, and honoured as soon as what was started can be stopped. */
+const early = { interrupted: false };
+const onEarlySignal = () => {
+  early.interrupted = true;
+};
+
 async function main(): Promise<void> {
+  process.on("SIGINT", onEarlySignal);
+  process.on("SIGTERM", onEarlySignal);
   const options = parseOptions(process.argv.slice(2));
   if (!(await portFree(options.port))) {
     console.error(`lab: port ${options.port} is taken: is another \`npm run lab\` running? Stop it, or pick another port with \`npm run lab -- --port N\`.`);
@@ -113,6 +121,12 @@ async function main(): Promise<void> {
   } catch (error) {
     await db.$disconnect();
     throw error;
+  }
+  if (early.interrupted) {
+    console.log("lab: interrupted while starting; stopping what was started…");
+    await fleet.close();
+    await db.$disconnect();
+    process.exit(130);
   }
   await registerLabHosts(
     db,
@@ -203,6 +217,8 @@ async function main(): Promise<void> {
     console.log("lab: stopped.");
     process.exit(code);
   };
+  process.off("SIGINT", onEarlySignal);
+  process.off("SIGTERM", onEarlySignal);
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
   consoleProcess.on("exit", (code) => {
