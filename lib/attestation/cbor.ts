@@ -144,11 +144,13 @@ class Reader {
       }
       case 3: {
         const len = this.length(info, start, "text string length");
-        let value: string;
-        try {
-          value = utf8.decode(this.bytes.subarray(this.pos, this.pos + len));
-        } catch {
-          this.fail("parse.invalid_utf8", "text string is not valid UTF-8", start);
+        let value: string | null = asciiText(this.bytes, this.pos, len);
+        if (value === null) {
+          try {
+            value = utf8.decode(this.bytes.subarray(this.pos, this.pos + len));
+          } catch {
+            this.fail("parse.invalid_utf8", "text string is not valid UTF-8", start);
+          }
         }
         this.pos += len;
         return { kind: "text", value };
@@ -163,7 +165,7 @@ class Reader {
         // Each entry takes at least two bytes; checking count against the remaining bytes bounds the loop.
         const count = this.length(info, start, "map size");
         const entries: Array<[CborValue, CborValue]> = [];
-        const seen = new Set<string>();
+        const seen = new Set<number | bigint | string>();
         for (let i = 0; i < count; i++) {
           const keyStart = this.pos;
           const key = this.item(depth + 1, false);
@@ -192,9 +194,22 @@ class Reader {
   }
 }
 
-function keyId(key: CborValue): string | null {
-  if (key.kind === "uint" || key.kind === "nint") return `i:${String(key.value)}`;
-  if (key.kind === "text") return `t:${key.value}`;
+/**
+ * A short all-ASCII text (every payload key, module_id, digest) decoded without a TextDecoder call: ASCII is valid
+ * UTF-8 and maps one byte to one character. Anything else goes through the strict decoder.
+ */
+function asciiText(bytes: Uint8Array, start: number, length: number): string | null {
+  if (length > 64) return null;
+  for (let i = start; i < start + length; i++) if (bytes[i]! >= 0x80) return null;
+  return String.fromCharCode.apply(null, bytes.subarray(start, start + length) as unknown as number[]);
+}
+
+/**
+ * The identity of a map key for duplicate detection: the integer or the text itself. A Set tells 1 from "1" (and
+ * compares bigints by value), so no tagged string has to be built per key.
+ */
+function keyId(key: CborValue): number | bigint | string | null {
+  if (key.kind === "uint" || key.kind === "nint" || key.kind === "text") return key.value;
   return null;
 }
 
@@ -204,12 +219,20 @@ export function describeKey(key: CborValue): string {
   return `<${key.kind}>`;
 }
 
-/** Encodes a CBOR head (major type + argument) in its shortest form. */
-function head(major: number, length: number): Uint8Array {
-  if (length < 24) return Uint8Array.of((major << 5) | length);
-  if (length < 0x100) return Uint8Array.of((major << 5) | 24, length);
-  if (length < 0x10000) return Uint8Array.of((major << 5) | 25, length >> 8, length & 0xff);
-  return Uint8Array.of((major << 5) | 26, (length >>> 24) & 0xff, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
+/** Size of the shortest CBOR head for `length`. */
+function headSize(length: number): number {
+  return length < 24 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+}
+
+/** Writes a CBOR head (major type + argument) in its shortest form at `offset`; returns the offset after it. */
+function writeHead(out: Uint8Array, offset: number, major: number, length: number): number {
+  const size = headSize(length);
+  if (size === 1) out[offset] = (major << 5) | length;
+  else {
+    out[offset] = (major << 5) | (size === 2 ? 24 : size === 3 ? 25 : 26);
+    for (let i = 1; i < size; i++) out[offset + i] = (length >>> (8 * (size - 1 - i))) & 0xff;
+  }
+  return offset + size;
 }
 
 const SIGNATURE1_PREFIX = Uint8Array.of(0x84, 0x6a, ...new TextEncoder().encode("Signature1"));
@@ -220,14 +243,16 @@ const SIGNATURE1_PREFIX = Uint8Array.of(0x84, 0x6a, ...new TextEncoder().encode(
  * written straight into one buffer.
  */
 export function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array): Uint8Array {
-  const protectedHead = head(2, protectedBytes.length);
-  const payloadHead = head(2, payload.length);
-  const total = SIGNATURE1_PREFIX.length + protectedHead.length + protectedBytes.length + 1 + payloadHead.length + payload.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of [SIGNATURE1_PREFIX, protectedHead, protectedBytes, Uint8Array.of(0x40), payloadHead, payload]) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  const total = SIGNATURE1_PREFIX.length + headSize(protectedBytes.length) + protectedBytes.length + 1 + headSize(payload.length) + payload.length;
+  // Every byte is written below, so the buffer need not be zero-filled first (and it is its own allocation, not
+  // a slice of the shared Buffer pool).
+  const out = Buffer.allocUnsafeSlow(total);
+  out.set(SIGNATURE1_PREFIX, 0);
+  let offset = writeHead(out, SIGNATURE1_PREFIX.length, 2, protectedBytes.length);
+  out.set(protectedBytes, offset);
+  offset += protectedBytes.length;
+  out[offset++] = 0x40; // external_aad: h''
+  offset = writeHead(out, offset, 2, payload.length);
+  out.set(payload, offset);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }

@@ -1,9 +1,10 @@
 import "reflect-metadata";
-import { KeyUsageFlags } from "@peculiar/x509";
+import { verify, X509Certificate } from "node:crypto";
+import { ExtendedKeyUsageExtension, Extension, KeyUsageFlags, Name, SubjectAlternativeNameExtension } from "@peculiar/x509";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createChainCache, trustedRootFromPem, verifyAttestationDocument, type TrustedRoot } from "./index";
 import { awsNitroRootG1 } from "./roots";
-import { buildChain, CA_USAGES, LEAF_USAGES, loadVector, nitroShapedSpecs, reissue, type BuiltChain, type CertSpec } from "./test-support";
+import { buildChain, CA_USAGES, certificateParts, der, LEAF_USAGES, loadVector, nitroShapedSpecs, reissue, resign, type BuiltChain, type CertSpec } from "./test-support";
 
 const REAL = loadVector("evervault-beta-valid-nondebug-2022-10-13.cbor");
 const AT = new Date("2022-10-13T08:58:02.136Z");
@@ -149,5 +150,121 @@ describe("chain rules", () => {
     }
     expect(cache.size).toBe(2);
     expect(() => createChainCache(0)).toThrow();
+  });
+});
+
+describe("issuer linkage and signatures, read by the DER reader rather than X509Certificate", () => {
+  const ca3Key = (chain: BuiltChain) => chain.keys[3]!.privateKey;
+  const withLeaf = (chain: BuiltChain, leaf: Uint8Array) => reissue(REAL, { ...chain, leaf });
+  let good: Awaited<ReturnType<typeof issue>>;
+  beforeAll(async () => {
+    good = await issue(nitroShapedSpecs(AT));
+  });
+
+  it("an outer signatureAlgorithm that differs from the signed one is refused, though the signature still verifies", () => {
+    const { tbs, signature } = certificateParts(good.chain.leaf);
+    const ca3 = new X509Certificate(good.chain.cabundle[3]!).publicKey;
+    expect(signature.length).toBeLessThan(0x80); // 03 <len> 00 <Ecdsa-Sig-Value>
+    expect(verify("sha384", tbs, { key: ca3, dsaEncoding: "der" }, signature.subarray(3))).toBe(true);
+    const sha256 = der(0x30, der(0x06, Uint8Array.of(0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02)));
+    const result = verifyWith(withLeaf(good.chain, der(0x30, tbs, sha256, signature)), good.root);
+    // Unreadable, the leaf gives no key for the COSE signature either.
+    expect(codes(result)).toEqual(["chain.bad_certificate", "cose.bad_signature"]);
+    expect(result.reasons[0]!.message).toMatch(/certificate is not a valid DER certificate: TBS and outer signature algorithms differ/);
+    expect(new X509Certificate(der(0x30, tbs, sha256, signature)).verify(new X509Certificate(good.chain.cabundle[3]!).publicKey)).toBe(false);
+  });
+
+  it("ecdsa-with-SHA384 with parameters (RFC 5758 forbids them) is refused even when validly signed", () => {
+    const withNull = der(0x30, der(0x06, Uint8Array.of(0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03)), Uint8Array.of(0x05, 0x00));
+    const leaf = resign(good.chain.leaf, ca3Key(good.chain), (fields) => [fields[0]!, fields[1]!, withNull, ...fields.slice(3)], { algorithm: withNull });
+    const result = verifyWith(withLeaf(good.chain, leaf), good.root);
+    expect(codes(result)).toEqual(["chain.bad_signature", "chain.bad_signature"]);
+    expect(result.trusted).toBe(false);
+  });
+
+  it("a signature BIT STRING that declares unused bits is refused, as OpenSSL refuses it", () => {
+    const leaf = resign(good.chain.leaf, ca3Key(good.chain), undefined, { unusedBits: 1 });
+    expect(codes(verifyWith(withLeaf(good.chain, leaf), good.root))).toEqual(["chain.bad_signature"]);
+    const ca3 = new X509Certificate(good.chain.cabundle[3]!);
+    expect(new X509Certificate(leaf).verify(ca3.publicKey)).toBe(false);
+    expect(new X509Certificate(resign(good.chain.leaf, ca3Key(good.chain))).verify(ca3.publicKey)).toBe(true);
+  });
+
+  it("an issuer Name that is not the parent's subject is refused, though the parent's key signed it", async () => {
+    const specs = nitroShapedSpecs(AT);
+    specs[4] = { ...specs[4]!, issuerName: new Name("CN=someone else") };
+    const { bytes, root } = await issue(specs);
+    const result = verifyWith(bytes, root);
+    expect(codes(result)).toEqual(["chain.bad_signature"]);
+    expect(result.reasons[0]!.message).toContain("certificate (CN=foreign leaf) is not issued and signed by cabundle[3] (CN=foreign ca 3)");
+  });
+
+  it("issuer and subject Names are compared byte for byte: the same text in another string type is refused (OpenSSL's canonical match would accept it)", async () => {
+    const specs = nitroShapedSpecs(AT);
+    specs[4] = { ...specs[4]!, issuerName: new Name([{ CN: [{ printableString: "foreign ca 3" }] }]) };
+    const names = ["CN=foreign root", "CN=foreign ca 1", "CN=foreign ca 2", new Name([{ CN: [{ utf8String: "foreign ca 3" }] }]), "CN=foreign leaf"];
+    const chain = await buildChain(specs, names);
+    const root = trustedRootFromPem(chain.rootPem, "lab", "test lab");
+    expect(codes(verifyWith(reissue(REAL, chain), root))).toEqual(["chain.bad_signature"]);
+    expect(new X509Certificate(chain.leaf).checkIssued(new X509Certificate(chain.cabundle[3]!))).toBe(true);
+  });
+
+  it("an authorityKeyIdentifier that names another key than the parent's subjectKeyIdentifier is refused", async () => {
+    const specs = nitroShapedSpecs(AT);
+    specs[4] = { ...specs[4]!, authorityKeyId: "00".repeat(20) };
+    const { chain, bytes, root } = await issue(specs);
+    expect(codes(verifyWith(bytes, root))).toEqual(["chain.bad_signature"]);
+    expect(new X509Certificate(chain.leaf).checkIssued(new X509Certificate(chain.cabundle[3]!))).toBe(false);
+  });
+
+  it("a P-384 key that is not a point on the curve: chain.bad_key, and nothing verifies with it", () => {
+    const offCurve = (fields: Uint8Array[]) => {
+      const spki = Uint8Array.from(fields[6]!);
+      spki[spki.length - 1]! ^= 0x01; // another Y for the same X: not on the curve
+      return [...fields.slice(0, 6), spki, ...fields.slice(7)];
+    };
+    const leaf = resign(good.chain.leaf, ca3Key(good.chain), offCurve);
+    const result = verifyWith(withLeaf(good.chain, leaf), good.root);
+    expect(codes(result)).toEqual(["chain.bad_key", "cose.bad_signature"]);
+    expect(result.reasons[0]!.message).toMatch(/certificate \(CN=foreign leaf\) has a P-384 public key node:crypto cannot use/);
+    const ca2 = resign(good.chain.cabundle[2]!, good.chain.keys[1]!.privateKey, offCurve);
+    const cabundle = [...good.chain.cabundle];
+    cabundle[2] = ca2;
+    expect(codes(verifyWith(reissue(REAL, { ...good.chain, cabundle }), good.root))).toEqual(["chain.bad_signature", "chain.bad_key"]);
+  });
+
+  it("certificates outside what the reader interprets (extra extensions, joined or non-ASCII Names) go through OpenSSL and verify", async () => {
+    const specs = nitroShapedSpecs(AT);
+    specs[4] = { ...specs[4]!, extensions: [new ExtendedKeyUsageExtension(["1.3.6.1.5.5.7.3.2"]), new SubjectAlternativeNameExtension([{ type: "dns", value: "enclave.example" }])] };
+    const ca3Name = new Name([{ CN: [{ utf8String: "zonal ca é" }], O: [{ printableString: "Lab" }] }]);
+    const leafName = new Name([{ CN: [{ utf8String: "leaf, with a comma" }] }]);
+    const chain = await buildChain(specs, ["CN=foreign root", "CN=foreign ca 1", "CN=foreign ca 2", ca3Name, leafName]);
+    const root = trustedRootFromPem(chain.rootPem, "lab", "test lab");
+    const result = verifyWith(reissue(REAL, chain), root);
+    expect(codes(result)).toEqual([]);
+    expect(result.trusted).toBe(true);
+    const node = [...chain.cabundle, chain.leaf].map((certificate) => new X509Certificate(certificate));
+    expect(result.chain.map((cert) => cert.subject)).toEqual(node.map((cert) => cert.subject.split("\n").join(", ")));
+    expect(result.chain.map((cert) => cert.issuer)).toEqual(node.map((cert) => cert.issuer.split("\n").join(", ")));
+    expect(result.chain[3]!.subject).toBe("CN=zonal ca é + O=Lab");
+  });
+
+  it("OpenSSL still judges an extension the reader does not interpret: a malformed subjectAltName breaks the link", async () => {
+    const specs = nitroShapedSpecs(AT);
+    // Well-formed DER, but not GeneralNames: OpenSSL marks the certificate invalid and will not link it.
+    specs[4] = { ...specs[4]!, extensions: [new Extension("2.5.29.17", false, Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x05))] };
+    const { bytes, root } = await issue(specs);
+    expect(codes(verifyWith(bytes, root))).toEqual(["chain.bad_signature"]);
+  });
+
+  it("isCa is X509Certificate.ca: cA and, when keyUsage is present, keyCertSign", async () => {
+    const specs = nitroShapedSpecs(AT);
+    specs[1] = { ...specs[1]!, usages: KeyUsageFlags.digitalSignature };
+    specs[2] = { ...specs[2]!, noBasicConstraints: true };
+    const { chain, bytes, root } = await issue(specs);
+    const result = verifyWith(bytes, root);
+    const node = [...chain.cabundle, chain.leaf].map((certificate) => new X509Certificate(certificate).ca);
+    expect(result.chain.map((cert) => cert.isCa)).toEqual(node);
+    expect(node).toEqual([true, false, false, true, false]);
   });
 });

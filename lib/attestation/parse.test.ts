@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeCbor } from "./cbor";
+import { decodeCbor, sigStructure } from "./cbor";
 import { parseAttestationDocument, verifyAttestationDocument } from "./index";
 import { cbor, loadVector } from "./test-support";
 
@@ -177,5 +177,44 @@ describe("parse failures have stable codes", () => {
 
   it("an empty cabundle parses and fails the chain as chain.empty_bundle", () => {
     expect(codes(withPayload({ cabundle: [] }))).toEqual(expect.arrayContaining(["chain.empty_bundle"]));
+  });
+});
+
+describe("sigStructure", () => {
+  it("is cbor-x's encoding of [\"Signature1\", protected, h'', payload] for every head size", () => {
+    for (const protectedLength of [0, 4, 23, 24, 300]) {
+      for (const payloadLength of [1, 23, 24, 255, 256, 65535, 65536]) {
+        const protectedHeader = Uint8Array.from({ length: protectedLength }, (_, i) => i & 0xff);
+        const payload = Uint8Array.from({ length: payloadLength }, (_, i) => (i * 7) & 0xff);
+        const expected = cbor.encode(["Signature1", Buffer.from(protectedHeader), Buffer.alloc(0), Buffer.from(payload)]);
+        expect(Buffer.from(sigStructure(protectedHeader, payload)).equals(expected), `${protectedLength}/${payloadLength}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe("map keys and text", () => {
+  const decode = (...bytes: number[]) => decodeCbor(Uint8Array.from(bytes), { maxDepth: 4 });
+  const duplicate = (...bytes: number[]) => expect(() => decode(...bytes)).toThrow(/duplicate map key/);
+
+  it("an integer key and the text of the same digits are different keys; equal integers, bigints or texts are duplicates", () => {
+    expect(decode(0xa2, 0x01, 0x00, 0x61, 0x31, 0x00)).toEqual({ kind: "map", entries: [[{ kind: "uint", value: 1 }, { kind: "uint", value: 0 }], [{ kind: "text", value: "1" }, { kind: "uint", value: 0 }]] });
+    expect(decode(0xa2, 0x01, 0x00, 0x20, 0x00).kind).toBe("map"); // 1 and -1
+    duplicate(0xa2, 0x01, 0x00, 0x01, 0x00);
+    duplicate(0xa2, 0x20, 0x00, 0x20, 0x00);
+    const big = [0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    duplicate(0xa2, ...big, 0x00, ...big, 0x00);
+    duplicate(0xa2, 0x62, 0xc3, 0xa9, 0x00, 0x62, 0xc3, 0xa9, 0x00); // "é" twice
+    duplicate(0xa2, 0x61, 0x61, 0x00, 0x61, 0x61, 0x00);
+  });
+
+  it("ASCII (control characters included) and UTF-8 text decode as TextDecoder decodes them", () => {
+    const texts = ["", "module_id", "a\u0000b\u007f", "é", "x".repeat(64), "y".repeat(65), `${"z".repeat(63)}é`];
+    for (const text of texts) {
+      const utf8 = new TextEncoder().encode(text);
+      const head = utf8.length < 24 ? [0x60 | utf8.length] : [0x78, utf8.length];
+      expect(decode(...head, ...utf8)).toEqual({ kind: "text", value: text });
+    }
+    expect(() => decode(0x61, 0xff)).toThrow(/not valid UTF-8/);
   });
 });

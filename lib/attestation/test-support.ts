@@ -62,6 +62,12 @@ export interface CertSpec {
   curve?: "P-384" | "P-256";
   /** Omit basicConstraints altogether. */
   noBasicConstraints?: boolean;
+  /** Issuer Name written into this certificate (default: the previous certificate's subject); still signed by it. */
+  issuerName?: x509.Name;
+  /** authorityKeyIdentifier key id (hex) instead of the issuer's real one. */
+  authorityKeyId?: string;
+  /** Further extensions, after basicConstraints, keyUsage and the key identifiers. */
+  extensions?: x509.Extension[];
 }
 
 export interface BuiltChain {
@@ -70,6 +76,8 @@ export interface BuiltChain {
   leaf: Uint8Array;
   leafKey: crypto.KeyObject;
   rootPem: string;
+  /** Every certificate's key pair, root first (for tests that re-sign a modified certificate). */
+  keys: CryptoKeyPair[];
 }
 
 const ALG = { name: "ECDSA", hash: "SHA-384" };
@@ -79,7 +87,10 @@ async function keys(curve: "P-384" | "P-256"): Promise<CryptoKeyPair> {
 }
 
 /** Builds root -> CAs -> leaf. specs[0] is the root, the last is the leaf; every certificate is signed with ES384. */
-export async function buildChain(specs: CertSpec[], names = specs.map((_, i) => (i === 0 ? "CN=foreign root" : i === specs.length - 1 ? "CN=foreign leaf" : `CN=foreign ca ${i}`))): Promise<BuiltChain> {
+export async function buildChain(
+  specs: CertSpec[],
+  names: Array<string | x509.Name> = specs.map((_, i) => (i === 0 ? "CN=foreign root" : i === specs.length - 1 ? "CN=foreign leaf" : `CN=foreign ca ${i}`)),
+): Promise<BuiltChain> {
   const pairs = await Promise.all(specs.map((spec) => keys(spec.curve ?? "P-384")));
   const ders: Uint8Array[] = [];
   let rootPem = "";
@@ -91,11 +102,13 @@ export async function buildChain(specs: CertSpec[], names = specs.map((_, i) => 
     if (!spec.noBasicConstraints) extensions.push(new x509.BasicConstraintsExtension(spec.ca, spec.pathLen, true));
     extensions.push(new x509.KeyUsagesExtension(spec.usages, true));
     extensions.push(await x509.SubjectKeyIdentifierExtension.create(pair.publicKey));
-    if (i > 0) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerPair.publicKey));
+    if (spec.authorityKeyId) extensions.push(new x509.AuthorityKeyIdentifierExtension(spec.authorityKeyId));
+    else if (i > 0) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerPair.publicKey));
+    extensions.push(...(spec.extensions ?? []));
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: `0${i + 1}`,
       subject: names[i]!,
-      issuer: names[i === 0 ? 0 : i - 1]!,
+      issuer: spec.issuerName ?? names[i === 0 ? 0 : i - 1]!,
       notBefore: spec.notBefore,
       notAfter: spec.notAfter,
       signingAlgorithm: ALG,
@@ -111,6 +124,7 @@ export async function buildChain(specs: CertSpec[], names = specs.map((_, i) => 
     leaf: ders[ders.length - 1]!,
     leafKey: crypto.KeyObject.from(pairs[pairs.length - 1]!.privateKey),
     rootPem,
+    keys: pairs,
   };
 }
 
@@ -144,4 +158,55 @@ export function reissue(realDocument: Uint8Array, chain: { cabundle: Uint8Array[
   const payloadBytes = cbor.encode(payload);
   const signature = coseSign(envelope[0], payloadBytes, chain.leafKey);
   return new Uint8Array(cbor.encode([envelope[0], new Map(), payloadBytes, signature]));
+}
+
+/**
+ * DER surgery for fixtures that no certificate library will produce (a mismatched outer algorithm, a signature
+ * with unused bits, a point off the curve). Written here from X.690 alone, independent of der.ts.
+ */
+export function der(tag: number, ...contents: Uint8Array[]): Uint8Array {
+  const length = contents.reduce((sum, part) => sum + part.length, 0);
+  const head = length < 0x80 ? [length] : length < 0x100 ? [0x81, length] : [0x82, length >> 8, length & 0xff];
+  return Uint8Array.from([tag, ...head, ...contents.flatMap((part) => [...part])]);
+}
+
+/** The elements (whole encodings) in a DER element's content. Lengths of up to two bytes, as in certificates. */
+export function elements(element: Uint8Array): Uint8Array[] {
+  const span = (at: number) => {
+    const first = element[at + 1]!;
+    const size = first < 0x80 ? 0 : first & 0x7f;
+    let length = first < 0x80 ? first : 0;
+    for (let i = 0; i < size; i++) length = (length << 8) | element[at + 2 + i]!;
+    return { content: at + 2 + size, end: at + 2 + size + length };
+  };
+  const out: Uint8Array[] = [];
+  const outer = span(0);
+  for (let at = outer.content; at < outer.end; ) {
+    const { end } = span(at);
+    out.push(element.subarray(at, end));
+    at = end;
+  }
+  return out;
+}
+
+export function certificateParts(certificate: Uint8Array): { tbs: Uint8Array; algorithm: Uint8Array; signature: Uint8Array } {
+  const [tbs, algorithm, signature] = elements(certificate);
+  return { tbs: tbs!, algorithm: algorithm!, signature: signature! };
+}
+
+/**
+ * Re-signs a certificate (ECDSA-SHA384 with `issuerKey`) after editing its TBSCertificate fields, optionally
+ * with another outer AlgorithmIdentifier or a signature BIT STRING declaring unused bits.
+ */
+export function resign(
+  certificate: Uint8Array,
+  issuerKey: crypto.KeyObject | CryptoKey,
+  edit: (tbsFields: Uint8Array[]) => Uint8Array[] = (fields) => fields,
+  options: { algorithm?: Uint8Array; unusedBits?: number } = {},
+): Uint8Array {
+  const { tbs, algorithm } = certificateParts(certificate);
+  const signed = der(0x30, ...edit(elements(tbs)));
+  const key = issuerKey instanceof crypto.KeyObject ? issuerKey : crypto.KeyObject.from(issuerKey);
+  const signature = crypto.sign("sha384", signed, { key, dsaEncoding: "der" });
+  return der(0x30, signed, options.algorithm ?? algorithm, der(0x03, Uint8Array.of(options.unusedBits ?? 0), signature));
 }

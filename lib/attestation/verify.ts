@@ -7,10 +7,10 @@
  * - validNow / fresh: can we rely on it now (chain still valid at `at`, recent enough, answering our nonce)?
  * - matchesPolicy: is it the enclave we expect (PCRs, parent instance, role, no debug mode)?
  */
-import { createHash, timingSafeEqual, verify as cryptoVerify } from "node:crypto";
-import { checkChain, defaultChainCache, validityReasons, type CheckedCertificate } from "./chain";
+import { timingSafeEqual, verify as cryptoVerify } from "node:crypto";
+import { checkChain, defaultChainCache, validAt, validityReasons } from "./chain";
 import { sigStructure } from "./cbor";
-import { MAX_DOCUMENT_BYTES, parseAttestationDocument } from "./document";
+import { MAX_DOCUMENT_BYTES, parseAttestationDocument, sha256Hex } from "./document";
 import { isDebugPcrs, normalisePcrHex, pcrForInstanceId, pcrForRoleArn } from "./pcr";
 import { awsNitroRootG1 } from "./roots";
 import type { AttestationDocument, AttestationVerification, ChainCertificate, Reason, VerifyOptions } from "./types";
@@ -23,7 +23,7 @@ function emptyResult(bytes: Uint8Array, at: Date, reasons: Reason[]): Attestatio
   return {
     trusted: false,
     reasons,
-    sha256: bytes instanceof Uint8Array && bytes.length <= MAX_DOCUMENT_BYTES ? createHash("sha256").update(bytes).digest("hex") : "",
+    sha256: bytes instanceof Uint8Array && bytes.length <= MAX_DOCUMENT_BYTES ? sha256Hex(bytes) : "",
     verifiedAt: at,
     document: null,
     chain: [],
@@ -102,8 +102,6 @@ function verify(bytes: Uint8Array, options: VerifyOptions, at: Date): Attestatio
   const matchesPolicy = policy.length === 0 && optionProblems.length === 0;
 
   const reasons = dedupe([...optionProblems, ...chain.reasons, ...signatureReasons, ...issuanceValidity, ...nowValidity, ...freshness, ...policy]);
-  const issuanceInvalid = new Set(invalidAt(chain.certificates, document.timestampMs));
-  const nowInvalid = new Set(invalidAt(chain.certificates, atMs));
   const chainView: ChainCertificate[] = chain.certificates.map((cert) => ({
     role: cert.role,
     subject: cert.subject,
@@ -113,13 +111,13 @@ function verify(bytes: Uint8Array, options: VerifyOptions, at: Date): Attestatio
     sha256: cert.sha256,
     isCa: cert.isCa,
     pathLen: cert.pathLen,
-    validAtIssuance: !issuanceInvalid.has(cert),
-    validNow: !nowInvalid.has(cert),
+    validAtIssuance: validAt(cert, document.timestampMs),
+    validNow: validAt(cert, atMs),
   }));
   return {
     trusted: validAtIssuance && validNow && fresh && matchesPolicy && reasons.length === 0,
     reasons,
-    sha256: createHash("sha256").update(bytes).digest("hex"),
+    sha256: sha256Hex(bytes),
     verifiedAt: at,
     document,
     chain: chainView,
@@ -130,10 +128,6 @@ function verify(bytes: Uint8Array, options: VerifyOptions, at: Date): Attestatio
     fresh,
     matchesPolicy,
   };
-}
-
-function invalidAt(certificates: readonly CheckedCertificate[], atMs: number): CheckedCertificate[] {
-  return certificates.filter((cert) => validityReasons([cert], atMs, "").length > 0);
 }
 
 function freshnessReasons(document: AttestationDocument, atMs: number, options: VerifyOptions): Reason[] {
