@@ -3,7 +3,7 @@ import { cn } from "./cn";
 type Variant = "primary" | "secondary" | "danger" | "ghost";
 
 const VARIANTS: Record<Variant, string> = {
-  primary: "bg-[var(--accent)] text-white hover:opacity-90",
+  primary: "bg-[var(--accent-strong)] text-white hover:opacity-90",
   secondary: "border border-[var(--border)] bg-[var(--panel)] hover:bg-[var(--panel-2)]",
   danger: "bg-red-600 text-white hover:bg-red-700",
   ghost: "hover:bg-[var(--panel-2)]",

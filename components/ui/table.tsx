@@ -1,8 +1,9 @@
 import { cn } from "./cn";
 
 export function Table({ className, ...props }: React.TableHTMLAttributes<HTMLTableElement>) {
+  // Focusable so keyboard users can scroll a wide table sideways.
   return (
-    <div className="overflow-x-auto">
+    <div className="overflow-x-auto" role="region" aria-label={props["aria-label"] ?? "table"} tabIndex={0}>
       <table className={cn("w-full border-collapse text-sm", className)} {...props} />
     </div>
   );
