@@ -116,3 +116,9 @@ export async function pollAllHosts(db: Db): Promise<Record<string, HostStatus>> 
   });
   return out;
 }
+
+/** Health samples are taken every poll; beyond the retention window they are deleted (events are kept). */
+export async function pruneHealthSamples(db: Db, retentionDays: number, now = new Date()): Promise<number> {
+  const { count } = await db.enclaveHealthSample.deleteMany({ where: { at: { lt: new Date(now.getTime() - retentionDays * 86_400_000) } } });
+  return count;
+}

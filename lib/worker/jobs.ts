@@ -1,6 +1,6 @@
 /** The jobs the worker runs; each domain module registers its own here. */
 import { runAttestationJob } from "../attestation/fleet-attestation";
-import { pollAllHosts } from "../fleet/poll-agents";
+import { pollAllHosts, pruneHealthSamples } from "../fleet/poll-agents";
 import { registerJob } from "./loop";
 
 registerJob({
@@ -16,5 +16,13 @@ registerJob({
   intervalMs: Number(process.env.CONSOLE_ATTEST_INTERVAL_MS ?? 30_000),
   run: async (db) => {
     await runAttestationJob(db);
+  },
+});
+
+registerJob({
+  name: "fleet.prune-health-samples",
+  intervalMs: 60 * 60 * 1000,
+  run: async (db) => {
+    await pruneHealthSamples(db, Number(process.env.CONSOLE_HEALTH_RETENTION_DAYS ?? 7));
   },
 });
