@@ -19,7 +19,7 @@ import {
 import type { AgentEvent, Operation, OperationRequest } from "@/lib/fleet/agent-protocol";
 import { ENCLAVER_LOG_PREFIX } from "./backend-simulated";
 import { ensureLabAgentCerts, type LabAgentCerts } from "./certs";
-import { agentConfigSchema } from "./config";
+import { simulatorAgentTestConfig } from "./test-support";
 import { writeLabEif } from "./lab-eif";
 import { startAgent, type RunningAgent } from "./server";
 
@@ -72,30 +72,12 @@ beforeAll(async () => {
   eifPath = path.join(tmp, "eifs", "acra-server-0.96.0-1.eif");
   const d = await writeLabEif(eifPath, { name: "acra-server", version: "0.96.0-1" });
   goodMeasurements = { PCR0: d.Measurements.PCR0, PCR1: d.Measurements.PCR1, PCR2: d.Measurements.PCR2 };
-  const config = agentConfigSchema.parse({
+  const config = simulatorAgentTestConfig({
+    tmp,
     hostId: "test-host",
-    dataDir: path.join(tmp, "data"),
-    tls: { labCertsDir: path.join(tmp, "certs") },
-    host: {
-      instanceId: "i-0123456789abcdef0",
-      region: "us-east-1",
-      availabilityZone: "us-east-1a",
-      roleArn: "arn:aws:iam::111122223333:role/acra-enclave-role",
-    },
-    pollIntervalMs: 200,
-    probeTimeoutMs: 500,
+    host: { instanceId: "i-0123456789abcdef0", region: "us-east-1", availabilityZone: "us-east-1a", roleArn: "arn:aws:iam::111122223333:role/acra-enclave-role" },
+    enclaveCommand: { command: process.execPath, args: [STAND_IN] },
     waitHealthyTimeoutMs: 10_000,
-    streamHeartbeatMs: 500,
-    backend: {
-      kind: "simulator",
-      labCaDir: path.join(tmp, "lab-ca"),
-      aws: { endpoint: "http://127.0.0.1:1", accessKeyId: "lab-enclave", secretAccessKey: "lab-enclave-secret" },
-      kmsKeyId: "alias/acra_master_key",
-      acra: { logFormat: "json", clientId: "app1" },
-      allocator: { cpus: 4, memoryMiB: 4096 },
-      eifDirs: [path.join(tmp, "eifs")],
-      enclaveCommand: { command: process.execPath, args: [STAND_IN] },
-    },
   });
   agent = await startAgent(config, { onLogLine: (enclaveId, line) => logLines.push({ enclaveId, line }) });
   client = clientFor();

@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, TEST_DB_KINDS, type TestDatabase } from "../../test/db";
 import { ensureLabAgentCerts } from "../../enclave/agent/certs";
-import { agentConfigSchema } from "../../enclave/agent/config";
+import { simulatorAgentTestConfig } from "../../enclave/agent/test-support";
 import { writeLabEif } from "../../enclave/agent/lab-eif";
 import { startAgent, type RunningAgent } from "../../enclave/agent/server";
 import { ensureLabCa } from "../../enclave/lab/nitro/lab-ca";
@@ -64,25 +64,12 @@ beforeAll(async () => {
   const eifPath = path.join(tmp, "eifs", "acra-server-0.96.0-7.eif");
   const eif = await writeLabEif(eifPath, { name: "acra-server", version: "0.96.0-7" });
   measurements = { PCR0: eif.Measurements.PCR0, PCR1: eif.Measurements.PCR1, PCR2: eif.Measurements.PCR2 };
-  const config = agentConfigSchema.parse({
+  const config = simulatorAgentTestConfig({
+    tmp,
     hostId: "attest-host",
-    dataDir: path.join(tmp, "data"),
-    tls: { labCertsDir: path.join(tmp, "certs") },
     host: { instanceId: INSTANCE_ID, region: "eu-west-1", availabilityZone: "eu-west-1a", roleArn: ROLE_ARN },
-    pollIntervalMs: 200,
-    probeTimeoutMs: 500,
+    enclaveCommand: { command: process.execPath, args: ["--import", "tsx", STAND_IN] },
     waitHealthyTimeoutMs: 20_000,
-    streamHeartbeatMs: 500,
-    backend: {
-      kind: "simulator",
-      labCaDir: path.join(tmp, "lab-ca"),
-      aws: { endpoint: "http://127.0.0.1:1", accessKeyId: "lab-enclave", secretAccessKey: "lab-enclave-secret" },
-      kmsKeyId: "alias/acra_master_key",
-      acra: { logFormat: "json", clientId: "app1" },
-      allocator: { cpus: 4, memoryMiB: 4096 },
-      eifDirs: [path.join(tmp, "eifs")],
-      enclaveCommand: { command: process.execPath, args: ["--import", "tsx", STAND_IN] },
-    },
   });
   agent = await startAgent(config);
   client = createAgentClient({
