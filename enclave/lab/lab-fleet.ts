@@ -6,7 +6,7 @@
 import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, KMSClient } from "@aws-sdk/client-kms";
 import fs from "node:fs";
 import path from "node:path";
-import { writeLabEif } from "../agent/lab-eif";
+import { labEifDescription, writeLabEif } from "../agent/lab-eif";
 import type { Operation } from "../../lib/fleet/agent-protocol";
 import { provisionKeyMaterial } from "../supervisor/key-material";
 import { createAwsEmulator, labAwsClientConfig, type AwsEmulator } from "./aws";
@@ -115,7 +115,6 @@ export async function startLabFleet(options: { dataDir: string; hostCount?: numb
   });
   log(`AWS emulator on ${emulator.endpoint}`);
 
-  const { labEifDescription } = await import("../agent/lab-eif");
   const approvedPcr0 = labEifDescription(LAB_IMAGE).Measurements.PCR0;
   for (const region of LAB_REGIONS) {
     if (persisted.keys[region]) continue;
